@@ -1,0 +1,54 @@
+# Loss Functions for Deep Learning: `make` builds everything, `make test` checks everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: all setup book course solutions lab test lint test-fast bench browser clean
+
+all: book course solutions
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build -W -n --keep-going book
+
+course: $(STAMP)
+	$(PY) -m autograder.build release
+
+solutions: $(STAMP)
+	$(PY) -m autograder.build solutions
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(STAMP) lint browser
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_losses.py
+
+clean:
+	rm -rf book/_build course/release course/submitted course/autograded course/feedback \
+	  course/gradebook.db solutions/*/ .pytest_cache .hypothesis

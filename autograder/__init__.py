@@ -1,0 +1,1 @@
+"""Autograder: exercise checks and the grading pipeline (`lossgrade`)."""

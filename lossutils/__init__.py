@@ -1,0 +1,1 @@
+"""lossutils: the shared loss library behind every chapter, exercise and check."""
