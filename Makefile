@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 
 .PHONY: all setup book course solutions lab test lint test-fast bench browser clean
 
-all: book course solutions
+all: course solutions book
 
 setup: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-book: $(STAMP)
+book: $(STAMP) course solutions
 	$(BIN)/jupyter-book build -W -n --keep-going book
 
 course: $(STAMP)
@@ -40,7 +40,7 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: $(STAMP) lint browser
+test: $(STAMP) lint browser all
 	$(BIN)/pytest
 
 test-fast: $(STAMP)
