@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 TOC = yaml.safe_load((BOOK / "_toc.yml").read_text())
-CHAPTERS = [BOOK / f"{entry['file']}.ipynb" for entry in TOC["chapters"]
+CHAPTERS = [BOOK / f"{entry['file']}.ipynb" for entry in TOC["parts"][0]["chapters"]
             if (BOOK / f"{entry['file']}.ipynb").exists()]
 ASSIGNMENTS = {
     "02_regression": "ps01_regression", "03_cross_entropy": "ps02_cross_entropy",
