@@ -154,3 +154,20 @@ def test_chapters_offer_notebook_downloads_and_launch_buttons(site):
         assert f"_sources/{chapter}.ipynb" in html, f"{chapter}: no .ipynb download"
         assert "mybinder.org" in html and "colab.research.google.com" in html
         assert (site / "_sources" / f"{chapter}.ipynb").exists()
+
+
+def test_exercise_solutions_start_collapsed(server, browser):
+    browser.get(f"{server}/{CHAPTERS[1]}.html")
+    _wait(browser, lambda d: d.execute_script("return document.readyState") == "complete")
+    solutions = browser.find_elements("css selector", "div.solution")
+    assert solutions, "the chapter has no exercise solutions"
+    for sol in solutions:
+        assert "dropdown" in sol.get_attribute("class")
+        body = [p for p in sol.find_elements("css selector", "section, p") if p.text.strip()
+                and "Solution to" not in p.text]
+        assert not any(p.is_displayed() for p in body), "a solution is shown before it is opened"
+
+
+def test_figures_are_numbered_by_chapter(site):
+    html = (site / f"{CHAPTERS[1]}.html").read_text(encoding="utf-8")
+    assert re.search(r'caption-number">Fig\. 2\.1 ', html), "figures carry chapter numbers"
