@@ -1,0 +1,85 @@
+"""Input validation and reductions shared by every loss.
+
+Each error names the problem and the fix, and quotes the shapes or values involved.
+"""
+
+from __future__ import annotations
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"reduction must be one of 'mean', 'sum' or 'none', got {reduction!r}; "
+            "use 'none' to get one loss value per element"
+        )
+
+
+def reduce(xp, values, reduction: str, **inputs):
+    """Apply ``reduction`` ("mean", "sum" or "none") to elementwise loss values.
+
+    A NaN total is cheap to spot; when it happens, the named ``inputs`` are searched for the NaN
+    that caused it, so the error points at the data rather than at the loss.
+    """
+    if reduction == "none":
+        return values
+    out = xp.mean(values) if reduction == "mean" else xp.sum(values)
+    if inputs and bool(xp.isnan(out)):
+        for name, x in inputs.items():
+            if x is not None:
+                check_no_nan(xp, x, name)
+    return out
+
+
+def check_same_shape(a, b, names: tuple[str, str] = ("pred", "target")) -> None:
+    """Refuse mismatched shapes instead of broadcasting (N, 1) against (N,) into (N, N)."""
+    if tuple(a.shape) != tuple(b.shape):
+        fix = ""
+        if tuple(a.shape[:-1]) == tuple(b.shape) and a.shape[-1] == 1:
+            fix = f"; squeeze the last axis of {names[0]} (e.g. {names[0]}[..., 0] or .squeeze(-1))"
+        elif tuple(b.shape[:-1]) == tuple(a.shape) and b.shape[-1] == 1:
+            fix = f"; squeeze the last axis of {names[1]} (e.g. {names[1]}[..., 0] or .squeeze(-1))"
+        else:
+            fix = "; reshape them to the same shape (broadcasting is not done, to avoid silent errors)"
+        raise ValueError(
+            f"{names[0]} has shape {tuple(a.shape)} but {names[1]} has shape {tuple(b.shape)}: "
+            f"they must match{fix}"
+        )
+
+
+def check_no_nan(xp, x, name: str) -> None:
+    if bool(xp.isnan(x).any()):
+        raise ValueError(
+            f"{name} contains NaN; find where it first appears (often a log of 0 or an exp overflow "
+            "upstream) or drop those entries before computing the loss"
+        )
+
+
+def check_positive(value: float, name: str) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+def check_in_unit_interval(value: float, name: str, *, open_interval: bool = True) -> None:
+    ok = 0 < value < 1 if open_interval else 0 <= value <= 1
+    if not ok:
+        bounds = "strictly between 0 and 1" if open_interval else "between 0 and 1"
+        raise ValueError(f"{name} must lie {bounds}, got {value!r}")
+
+
+def check_class_indices(xp, target, n_classes: int) -> None:
+    """Class-index targets must be integers in [0, C)."""
+    if not xp.is_integer(target):
+        raise ValueError(
+            f"target of dtype {target.dtype} is neither class indices (integers) nor per-class "
+            "probabilities of the logits' shape; pass integer labels, e.g. target.astype(int)"
+        )
+    if xp.size(target):
+        lo, hi = int(target.min()), int(target.max())
+        if lo < 0 or hi >= n_classes:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"class index {bad} is out of range for {n_classes} classes (valid: 0 to "
+                f"{n_classes - 1}); check the label encoding or the number of output units"
+            )

@@ -1,0 +1,183 @@
+"""Cross-entropy losses: binary (on probabilities or logits), softmax cross-entropy and KL divergence.
+
+Used in chapters 3-5 and assignments ps02-ps04.
+"""
+
+from __future__ import annotations
+
+from ._backend import as_arrays
+from ._checks import check_class_indices, check_no_nan, check_reduction, check_same_shape, reduce
+from .stable import log_softmax
+
+LOG_CLAMP = -100.0  # torch clamps log(p) at -100 so that p = 0 or 1 gives a finite loss
+
+
+def _clamped_log(xp, p):
+    # log(p) with log(0) = -100 and a finite gradient at 0 (the inner where keeps log away from 0)
+    positive = p > 0
+    return xp.clip(xp.where(positive, xp.log(xp.where(positive, p, 1.0)), LOG_CLAMP), LOG_CLAMP)
+
+
+def binary_cross_entropy(probs, target, *, weight=None, reduction: str = "mean"):
+    r"""Binary cross-entropy on probabilities: :math:`-w\,[y \log p + (1 - y) \log(1 - p)]`.
+
+    Each log is clamped at -100, so probabilities of exactly 0 or 1 give a finite loss. Inputs
+    outside [0, 1] are almost always logits and raise; use
+    :func:`binary_cross_entropy_with_logits` for those.
+
+    Args:
+        probs: predicted probabilities in [0, 1].
+        target: labels in [0, 1] of the same shape.
+        weight: optional per-element weight, broadcast against ``probs``.
+
+    >>> import numpy as np
+    >>> round(float(binary_cross_entropy(np.array([0.9, 0.2]), np.array([1.0, 0.0]))), 6)
+    0.164252
+
+    Reference: ``torch.nn.functional.binary_cross_entropy``. Used in chapter 3.
+    """
+    check_reduction(reduction)
+    xp, probs, target, weight = as_arrays(probs, target, weight)
+    check_same_shape(probs, target, ("probs", "target"))
+    check_no_nan(xp, probs, "probs")
+    if bool(((probs < 0) | (probs > 1)).any()):
+        lo, hi = float(probs.min()), float(probs.max())
+        raise ValueError(
+            f"binary_cross_entropy expects probabilities in [0, 1] but got values in [{lo:.4g}, {hi:.4g}]: "
+            "these look like logits; use binary_cross_entropy_with_logits(logits, target), which "
+            "applies the sigmoid itself and is stable"
+        )
+    loss = -(target * _clamped_log(xp, probs) + (1.0 - target) * _clamped_log(xp, 1.0 - probs))
+    if weight is not None:
+        loss = loss * weight
+    return reduce(xp, loss, reduction, target=target)
+
+
+def binary_cross_entropy_with_logits(
+    logits, target, *, weight=None, pos_weight=None, reduction: str = "mean"
+):
+    r"""Sigmoid + binary cross-entropy in one stable formula.
+
+    With :math:`x` the logit, :math:`\log \sigma(x) = -\operatorname{softplus}(-x)` and
+    :math:`\operatorname{softplus}(-x) = \max(-x, 0) + \log(1 + e^{-|x|})`, so
+
+    .. math:: \ell = (1 - y)\,x + (1 + (p_w - 1)\,y)\,\operatorname{softplus}(-x)
+
+    which is exact for logits of any size (here up to 1e4 and beyond). ``pos_weight``
+    :math:`p_w` multiplies the loss of positive labels (one value per label column);
+    ``weight`` multiplies every element.
+
+    >>> import numpy as np
+    >>> binary_cross_entropy_with_logits(np.array([-1e4, 0.0, 1e4]), np.array([1.0, 1.0, 1.0]),
+    ...                                  reduction="none")
+    array([1.00000000e+04, 6.93147181e-01, 0.00000000e+00])
+
+    Reference: ``torch.nn.functional.binary_cross_entropy_with_logits``. Used in chapters 3-5.
+    """
+    check_reduction(reduction)
+    xp, logits, target, weight, pos_weight = as_arrays(logits, target, weight, pos_weight)
+    check_same_shape(logits, target, ("logits", "target"))
+    softplus_neg = xp.maximum(-logits, 0.0) + xp.log1p(xp.exp(-xp.abs(logits)))
+    if pos_weight is None:
+        loss = (1.0 - target) * logits + softplus_neg
+    else:
+        loss = (1.0 - target) * logits + (1.0 + (pos_weight - 1.0) * target) * softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return reduce(xp, loss, reduction, logits=logits, target=target)
+
+
+def _ce_terms(logits, target, weight, label_smoothing):
+    r"""Shared by :func:`cross_entropy` and its gradient.
+
+    Writes every variant of softmax cross-entropy as :math:`\ell_i = -\sum_c q_{ic} \log p_{ic}`
+    with per-element coefficients :math:`q` (one-hot, smoothed, probability and class-weighted
+    targets alike). Returns ``(xp, logits, logp, q, denom)`` with the class axis moved last; the mean
+    divides the sum of :math:`\ell_i` by ``denom`` (the number of samples, or the summed target
+    weights for weighted class-index targets, as torch does).
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+    xp, logits, target, weight = as_arrays(logits, target, weight, float_others=False)
+    if logits.ndim < 2:
+        raise ValueError(
+            f"logits must have shape (N, C) (or (N, C, d1, ...)), got {tuple(logits.shape)}; "
+            "for a single sample use logits[None]"
+        )
+    C = logits.shape[1]
+    if weight is not None:
+        weight = xp.cast(weight, logits)
+        if tuple(weight.shape) != (C,):
+            raise ValueError(f"weight must have one entry per class, shape ({C},), got {tuple(weight.shape)}")
+    logp = xp.moveaxis(log_softmax(logits, axis=1), 1, -1)
+    eps = label_smoothing
+    if tuple(target.shape) == tuple(logits.shape):  # class probabilities
+        tgt = xp.moveaxis(xp.cast(target, logits), 1, -1)
+        check_no_nan(xp, tgt, "target")
+        q = tgt * (1.0 - eps) + eps / C if eps else tgt
+        if weight is not None:
+            q = q * weight
+        return xp, logits, logp, q, xp.size(tgt) // C
+    expected = (logits.shape[0], *logits.shape[2:])
+    if tuple(target.shape) != expected:
+        raise ValueError(
+            f"target has shape {tuple(target.shape)}; with logits of shape {tuple(logits.shape)} it must be "
+            f"class indices of shape {expected} or probabilities of shape {tuple(logits.shape)}"
+        )
+    check_class_indices(xp, target, C)
+    onehot = xp.one_hot(target, C, logp)
+    q = onehot * (1.0 - eps) + eps / C if eps else onehot
+    if weight is None:
+        return xp, logits, logp, q, xp.size(onehot) // C
+    return xp, logits, logp, q * weight, xp.sum(onehot * weight)
+
+
+def cross_entropy(logits, target, *, weight=None, label_smoothing: float = 0.0, reduction: str = "mean"):
+    r"""Softmax cross-entropy :math:`-\sum_c q_c \log \operatorname{softmax}(z)_c`.
+
+    ``target`` is either class indices of shape (N,) (then :math:`q` is one-hot) or class
+    probabilities of shape (N, C). Extra axes (N, C, d1, ...) are allowed, with the class axis
+    second as in torch. ``label_smoothing`` :math:`\varepsilon` mixes :math:`q` with the uniform
+    distribution: :math:`q \to (1-\varepsilon) q + \varepsilon / C`. ``weight`` (shape (C,))
+    rescales each class; with class indices, the mean divides by the summed weights of the
+    targets. The log-softmax subtracts the largest logit first, so logits up to 1e4 are exact.
+
+    >>> import numpy as np
+    >>> round(float(cross_entropy(np.array([[2.0, 0.0, -1.0]]), np.array([0]))), 6)
+    0.169846
+
+    Reference: ``torch.nn.functional.cross_entropy``; label smoothing: Szegedy et al. (2016),
+    "Rethinking the Inception Architecture". Used in chapter 3.
+    """
+    check_reduction(reduction)
+    xp, logits, logp, q, denom = _ce_terms(logits, target, weight, label_smoothing)
+    per_sample = -xp.sum(q * logp, axis=-1)
+    if reduction == "mean":
+        return reduce(xp, per_sample, "sum", logits=logits) / denom
+    return reduce(xp, per_sample, reduction, logits=logits)
+
+
+def kl_divergence(logits, target_probs, *, reduction: str = "mean"):
+    r"""KL divergence :math:`\mathrm{KL}(t \,\|\, \operatorname{softmax}(z)) = \sum_c t_c (\log t_c - \log p_c)`.
+
+    Terms with :math:`t_c = 0` count as 0. ``"mean"`` divides the total by the batch size N
+    (torch's ``"batchmean"``, the mathematically correct KL per sample); ``"none"`` returns the
+    elementwise terms. Cross-entropy equals the target's entropy plus this divergence.
+
+    >>> import numpy as np
+    >>> float(kl_divergence(np.log(np.array([[0.5, 0.5]])), np.array([[0.5, 0.5]])))
+    0.0
+
+    Reference: ``torch.nn.functional.kl_div(log_softmax(z), t, reduction="batchmean")``.
+    Used in chapter 3.
+    """
+    check_reduction(reduction)
+    xp, logits, target = as_arrays(logits, target_probs)
+    check_same_shape(logits, target, ("logits", "target_probs"))
+    logp = log_softmax(logits, axis=1)
+    positive = target > 0
+    t_log_t = xp.where(positive, target * xp.log(xp.where(positive, target, 1.0)), 0.0)
+    terms = t_log_t - target * logp
+    if reduction == "mean":
+        return xp.sum(terms) / logits.shape[0]
+    return reduce(xp, terms, reduction)

@@ -1,0 +1,111 @@
+"""Embedding losses: the triplet margin loss and its batch-hard mining variant.
+
+Used in chapter 7 and assignment ps06.
+"""
+
+from __future__ import annotations
+
+from ._backend import as_arrays
+from ._checks import check_positive, check_reduction, check_same_shape, reduce
+
+
+def _distance(xp, a, b, p: float, eps: float):
+    # torch's pairwise_distance: the p-norm of (a - b + eps) over the last axis
+    d = xp.abs(a - b + eps)
+    if p == 2:
+        return xp.sqrt(xp.sum(d * d, axis=-1))
+    if p == 1:
+        return xp.sum(d, axis=-1)
+    return xp.sum(d**p, axis=-1) ** (1.0 / p)
+
+
+def triplet_margin_loss(anchor, positive, negative, *, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean"):
+    r"""Triplet loss :math:`\max(0, d(a, p) - d(a, n) + m)` with :math:`d` the p-norm distance.
+
+    Pulls each anchor towards its positive and pushes it from its negative until the negative is
+    at least the margin :math:`m` further away. As in torch, :math:`d(x, y) = \|x - y + \epsilon\|_p`.
+    ``swap=True`` uses :math:`\min(d(a, n), d(p, n))` as the negative distance (Balntas et al., 2016).
+
+    Args:
+        anchor, positive, negative: embeddings of shape (N, D) (or (D,)).
+        margin: the required gap (default 1.0); p: the norm (default 2); eps: 1e-6.
+
+    >>> import numpy as np
+    >>> a, pos, neg = np.zeros((1, 2)), np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])
+    >>> round(float(triplet_margin_loss(a, pos, neg)), 6)
+    1.0
+
+    Reference: Schroff, Kalenichenko & Philbin (2015), "FaceNet";
+    ``torch.nn.functional.triplet_margin_loss``. Used in chapter 7.
+    """
+    check_reduction(reduction)
+    check_positive(p, "p")
+    xp, anchor, positive, negative = as_arrays(anchor, positive, negative)
+    check_same_shape(anchor, positive, ("anchor", "positive"))
+    check_same_shape(anchor, negative, ("anchor", "negative"))
+    d_ap = _distance(xp, anchor, positive, p, eps)
+    d_an = _distance(xp, anchor, negative, p, eps)
+    if swap:
+        d_an = xp.minimum(d_an, _distance(xp, positive, negative, p, eps))
+    return reduce(xp, xp.maximum(d_ap - d_an + margin, 0.0), reduction, anchor=anchor)
+
+
+def pairwise_distances(embeddings):
+    r"""Euclidean distance matrix :math:`D_{ij} = \|x_i - x_j\|_2` of an (N, D) batch.
+
+    The square root is guarded so the gradient at :math:`D_{ii} = 0` is 0, not NaN.
+
+    >>> import numpy as np
+    >>> pairwise_distances(np.array([[0.0, 0.0], [3.0, 4.0]]))
+    array([[0., 5.],
+           [5., 0.]])
+    """
+    xp, x = as_arrays(embeddings)
+    diff = x[:, None, :] - x[None, :, :]
+    sq = xp.sum(diff * diff, axis=-1)
+    nonzero = sq > 0
+    return xp.where(nonzero, xp.sqrt(xp.where(nonzero, sq, 1.0)), 0.0)
+
+
+def batch_hard_triplet_loss(embeddings, labels, *, margin: float = 1.0, reduction: str = "mean"):
+    r"""Batch-hard triplet loss (Hermans, Beyer & Leibe, 2017).
+
+    For every anchor :math:`i` that has at least one positive (same label, :math:`j \ne i`) and one
+    negative in the batch:
+
+    .. math:: \ell_i = \max\bigl(0,\ \max_{j:\,y_j = y_i} D_{ij} - \min_{k:\,y_k \ne y_i} D_{ik} + m\bigr)
+
+    with Euclidean distances :math:`D`. ``"mean"`` averages over those anchors (0 if there are
+    none), ``"none"`` returns one value per anchor (0 for anchors without a positive or negative).
+
+    >>> import numpy as np
+    >>> x = np.array([[0.0], [0.5], [1.0], [3.0]])
+    >>> float(batch_hard_triplet_loss(x, np.array([0, 0, 1, 1]), margin=1.0))
+    1.125
+
+    Reference: Hermans, Beyer & Leibe (2017), "In Defense of the Triplet Loss for Person
+    Re-Identification". Used in chapter 7.
+    """
+    check_reduction(reduction)
+    xp, x, labels = as_arrays(embeddings, labels, float_others=False)
+    if x.ndim != 2 or tuple(labels.shape) != (x.shape[0],):
+        raise ValueError(
+            f"batch_hard_triplet_loss needs embeddings of shape (N, D) and labels of shape (N,), got "
+            f"{tuple(x.shape)} and {tuple(labels.shape)}"
+        )
+    D = pairwise_distances(x)
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~xp.eye(x.shape[0], D)
+    neg = ~same
+    hardest_pos = xp.max(xp.where(pos, D, 0.0), axis=1)
+    hardest_neg = xp.min(xp.where(neg, D, float("inf")), axis=1)
+    valid = pos.any(1) & neg.any(1)
+    per_anchor = xp.where(valid, xp.maximum(hardest_pos - xp.where(valid, hardest_neg, 0.0) + margin, 0.0), 0.0)
+    if reduction == "none":
+        return per_anchor
+    total = xp.sum(per_anchor)
+    if reduction == "sum":
+        return total
+    n_valid = int(valid.sum())
+    return total / max(n_valid, 1)

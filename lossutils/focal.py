@@ -1,0 +1,88 @@
+"""Focal losses: cross-entropy that down-weights examples the model already gets right.
+
+Used in chapter 5 and assignment ps04.
+"""
+
+from __future__ import annotations
+
+from ._backend import as_arrays
+from ._checks import check_class_indices, check_in_unit_interval, check_reduction, reduce
+from .classification import binary_cross_entropy_with_logits
+from .stable import log_softmax, sigmoid
+
+
+def _check_gamma(gamma: float) -> None:
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0 (gamma = 0 recovers cross-entropy), got {gamma!r}")
+
+
+def sigmoid_focal_loss(logits, target, *, alpha: float | None = 0.25, gamma: float = 2.0,
+                       reduction: str = "mean"):
+    r"""Sigmoid focal loss :math:`-\alpha_t (1 - p_t)^\gamma \log p_t` (Lin et al., 2017).
+
+    With :math:`p = \sigma(x)`, :math:`p_t = p y + (1 - p)(1 - y)` is the probability given to
+    the true label and :math:`\alpha_t = \alpha y + (1 - \alpha)(1 - y)`. The cross-entropy part
+    is computed from the logits (stable), and :math:`1 - p_t` as
+    :math:`p (1 - y) + (1 - p) y`. ``alpha=None`` switches the class weighting off; with
+    ``gamma=0`` and ``alpha=None`` this is :func:`binary_cross_entropy_with_logits`.
+
+    Args:
+        alpha: weight of the positive class in [0, 1] (default 0.25) or None.
+        gamma: focusing parameter >= 0 (default 2.0).
+        reduction: "mean" (default, unlike torchvision's "none"), "sum" or "none".
+
+    >>> import numpy as np
+    >>> round(float(sigmoid_focal_loss(np.array([3.0, -1.0]), np.array([1.0, 0.0]))), 6)
+    0.00851
+
+    Reference: Lin, Goyal, Girshick, He & Dollar (2017), "Focal Loss for Dense Object
+    Detection"; ``torchvision.ops.sigmoid_focal_loss``. Used in chapter 5.
+    """
+    _check_gamma(gamma)
+    if alpha is not None:
+        check_in_unit_interval(alpha, "alpha", open_interval=False)
+    check_reduction(reduction)
+    xp, logits, target = as_arrays(logits, target)
+    ce = binary_cross_entropy_with_logits(logits, target, reduction="none")
+    p = sigmoid(logits)
+    one_minus_pt = p * (1.0 - target) + (1.0 - p) * target
+    loss = ce * one_minus_pt**gamma if gamma else ce
+    if alpha is not None:
+        loss = (alpha * target + (1.0 - alpha) * (1.0 - target)) * loss
+    return reduce(xp, loss, reduction, logits=logits, target=target)
+
+
+def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduction: str = "mean"):
+    r"""Multiclass focal loss :math:`-\alpha_y (1 - p_y)^\gamma \log p_y` over a softmax.
+
+    ``target`` holds class indices of shape (N,); ``alpha`` is None or one weight per class,
+    shape (C,). With ``gamma=0`` and ``alpha=None`` this equals :func:`cross_entropy`.
+
+    >>> import numpy as np
+    >>> z, y = np.array([[2.0, 0.0, -1.0]]), np.array([0])
+    >>> round(float(softmax_focal_loss(z, y, gamma=0.0)), 6)  # = cross-entropy
+    0.169846
+
+    Reference: Lin et al. (2017), section 3, applied to the softmax. Used in chapter 5.
+    """
+    _check_gamma(gamma)
+    check_reduction(reduction)
+    xp, logits, target, alpha = as_arrays(logits, target, alpha, float_others=False)
+    if logits.ndim != 2 or tuple(target.shape) != (logits.shape[0],):
+        raise ValueError(
+            f"softmax_focal_loss needs logits of shape (N, C) and class indices of shape (N,), got "
+            f"{tuple(logits.shape)} and {tuple(target.shape)}"
+        )
+    C = logits.shape[1]
+    check_class_indices(xp, target, C)
+    idx = target[:, None] if xp.name == "numpy" else target.long()[:, None]
+    logp_y = xp.take_along(log_softmax(logits, axis=1), idx, axis=1)[:, 0]
+    loss = -logp_y
+    if gamma:
+        loss = (1.0 - xp.exp(logp_y)) ** gamma * loss
+    if alpha is not None:
+        alpha = xp.cast(alpha, logits)
+        if tuple(alpha.shape) != (C,):
+            raise ValueError(f"alpha must be None or have one weight per class, shape ({C},), got {tuple(alpha.shape)}")
+        loss = alpha[target] * loss
+    return reduce(xp, loss, reduction, logits=logits)

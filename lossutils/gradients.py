@@ -1,0 +1,176 @@
+"""Analytic gradients of the losses with respect to their first argument (NumPy).
+
+Each ``<loss>_grad`` takes the same arguments as its loss and returns an array shaped like the
+first argument: the derivative of the reduced loss ("mean" or "sum"). Chapter 2 onwards derive
+them; the tests check every one against torch autograd.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_in_unit_interval, check_positive, check_same_shape
+from .classification import _ce_terms
+from .focal import _check_gamma
+from .margin import _mc_margins, _signed_labels
+from .stable import sigmoid
+
+
+def _pair(pred, target, reduction):
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"gradients are defined for reduction 'mean' or 'sum', got {reduction!r}")
+    pred = np.asarray(pred, dtype=np.result_type(np.asarray(pred).dtype, np.float32))
+    target = np.asarray(target, dtype=pred.dtype)
+    check_same_shape(pred, target)
+    return pred, target, (pred.size if reduction == "mean" else 1)
+
+
+def mse_grad(pred, target, *, reduction: str = "mean"):
+    r""":math:`\partial/\partial\hat y_i = 2(\hat y_i - y_i) / n`.
+
+    >>> mse_grad(np.array([1.0, 3.0]), np.array([0.0, 0.0]))
+    array([1., 3.])
+    """
+    pred, target, n = _pair(pred, target, reduction)
+    return 2.0 * (pred - target) / n
+
+
+def mae_grad(pred, target, *, reduction: str = "mean"):
+    r""":math:`\operatorname{sign}(\hat y_i - y_i) / n` (0 at a tie, as in torch).
+
+    >>> mae_grad(np.array([1.0, -3.0]), np.array([0.0, 0.0]))
+    array([ 0.5, -0.5])
+    """
+    pred, target, n = _pair(pred, target, reduction)
+    return np.sign(pred - target) / n
+
+
+def huber_grad(pred, target, *, delta: float = 1.0, reduction: str = "mean"):
+    r""":math:`r` inside :math:`|r| \le \delta`, :math:`\delta\,\operatorname{sign}(r)` outside, over n.
+
+    The gradient is the residual clipped to :math:`[-\delta, \delta]`: bounded, unlike MSE's.
+
+    >>> huber_grad(np.array([0.5, 3.0]), np.zeros(2), reduction="sum")
+    array([0.5, 1. ])
+    """
+    check_positive(delta, "delta")
+    pred, target, n = _pair(pred, target, reduction)
+    return np.clip(pred - target, -delta, delta) / n
+
+
+def log_cosh_grad(pred, target, *, reduction: str = "mean"):
+    r""":math:`\tanh(\hat y_i - y_i) / n`, a smooth version of the sign.
+
+    >>> np.round(log_cosh_grad(np.array([0.0, 100.0]), np.zeros(2), reduction="sum"), 6)
+    array([0., 1.])
+    """
+    pred, target, n = _pair(pred, target, reduction)
+    return np.tanh(pred - target) / n
+
+
+def quantile_grad(pred, target, *, q: float = 0.5, reduction: str = "mean"):
+    r""":math:`-q` where :math:`y \ge \hat y` (under-prediction), :math:`1 - q` elsewhere, over n.
+
+    >>> quantile_grad(np.array([0.0, 2.0]), np.array([1.0, 1.0]), q=0.9, reduction="sum")
+    array([-0.9,  0.1])
+    """
+    check_in_unit_interval(q, "q")
+    pred, target, n = _pair(pred, target, reduction)
+    return np.where(target - pred >= 0, -q, 1.0 - q).astype(pred.dtype) / n
+
+
+def binary_cross_entropy_with_logits_grad(logits, target, *, weight=None, pos_weight=None,
+                                          reduction: str = "mean"):
+    r""":math:`w\,[(1 + (p_w - 1) y)(\sigma(x) - 1) + 1 - y]`; without ``pos_weight``, :math:`w(\sigma(x) - y)`.
+
+    >>> binary_cross_entropy_with_logits_grad(np.array([0.0, 0.0]), np.array([1.0, 0.0]))
+    array([-0.25,  0.25])
+    """
+    x, t, n = _pair(logits, target, reduction)
+    s = sigmoid(x)
+    if pos_weight is None:
+        g = s - t
+    else:
+        g = (1.0 + (np.asarray(pos_weight, dtype=x.dtype) - 1.0) * t) * (s - 1.0) + 1.0 - t
+    if weight is not None:
+        g = g * np.asarray(weight, dtype=x.dtype)
+    return g / n
+
+
+def cross_entropy_grad(logits, target, *, weight=None, label_smoothing: float = 0.0,
+                       reduction: str = "mean"):
+    r""":math:`(\sum_c q_{ic})\,\operatorname{softmax}(z_i) - q_i`, over the mean's denominator.
+
+    For one-hot targets without weights this is the familiar :math:`(\operatorname{softmax}(z_i)
+    - \operatorname{onehot}(y_i)) / N`. :math:`q` is the target distribution after smoothing and
+    class weights, exactly as in :func:`cross_entropy`.
+
+    >>> np.round(cross_entropy_grad(np.array([[0.0, 0.0]]), np.array([0])), 6)
+    array([[-0.5,  0.5]])
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"gradients are defined for reduction 'mean' or 'sum', got {reduction!r}")
+    logits = np.asarray(logits)
+    if not np.issubdtype(logits.dtype, np.floating):
+        logits = logits.astype(np.float64)
+    xp, logits, logp, q, denom = _ce_terms(logits, target, weight, label_smoothing)
+    g = q.sum(axis=-1, keepdims=True) * np.exp(logp) - q
+    g = np.moveaxis(g, -1, 1)
+    return g / denom if reduction == "mean" else g
+
+
+def sigmoid_focal_loss_grad(logits, target, *, alpha: float | None = 0.25, gamma: float = 2.0,
+                            reduction: str = "mean"):
+    r"""Derivative of :math:`\alpha_t (1 - p_t)^\gamma\,\mathrm{CE}` with respect to the logit.
+
+    With :math:`u = 1 - p_t`, :math:`du/dx = (1 - 2y)\,p(1 - p)` and :math:`d\,\mathrm{CE}/dx = p - y`:
+
+    .. math:: \frac{\partial \ell}{\partial x} = \alpha_t \left[\gamma u^{\gamma - 1} (1 - 2y)\,p(1-p)\,
+              \mathrm{CE} + u^\gamma (p - y)\right]
+
+    >>> np.round(sigmoid_focal_loss_grad(np.array([0.0]), np.array([1.0]), alpha=None, gamma=0.0), 6)
+    array([-0.5])
+    """
+    _check_gamma(gamma)
+    x, t, n = _pair(logits, target, reduction)
+    p, q = sigmoid(x), sigmoid(-x)
+    ce = np.maximum(x, 0.0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    u = p * (1.0 - t) + q * t
+    g = u**gamma * (p - t)
+    if gamma:
+        # at u = 0 the model is certain and right: p * q = 0 there, and so is this term
+        u_safe = np.where(u > 0, u, 1.0)
+        g = g + np.where(u > 0, gamma * u_safe ** (gamma - 1.0) * (1.0 - 2.0 * t) * p * q * ce, 0.0)
+    if alpha is not None:
+        g = (alpha * t + (1.0 - alpha) * (1.0 - t)) * g
+    return g / n
+
+
+def hinge_grad(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
+    r""":math:`-y` where :math:`m - y s > 0` (inside the margin), 0 elsewhere, over n.
+
+    >>> hinge_grad(np.array([2.0, 0.5]), np.array([1.0, -1.0]), reduction="sum")
+    array([0., 1.])
+    """
+    s, y, n = _pair(scores, target, reduction)
+    _signed_labels(np, y)
+    return np.where(margin - y * s > 0, -y, 0.0) / n
+
+
+def multiclass_hinge_grad(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
+    r"""1 for each violating wrong class :math:`j`, minus their count on the true class, over N.
+
+    With :math:`v_{ij} = [s_j - s_{y_i} + m > 0]` for :math:`j \ne y_i`:
+    :math:`\partial\ell_i/\partial s_j = v_{ij}` and :math:`\partial\ell_i/\partial s_{y_i} = -\sum_j v_{ij}`.
+
+    >>> multiclass_hinge_grad(np.array([[3.0, 2.5, -1.0]]), np.array([0]))
+    array([[-1.,  1.,  0.]])
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"gradients are defined for reduction 'mean' or 'sum', got {reduction!r}")
+    xp, scores, m = _mc_margins(scores, target, margin)
+    v = (m > 0).astype(scores.dtype)
+    g = v.copy()
+    rows = np.arange(scores.shape[0])
+    g[rows, np.asarray(target)] = -v.sum(axis=1)
+    return g / scores.shape[0] if reduction == "mean" else g

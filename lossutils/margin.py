@@ -1,0 +1,91 @@
+"""Margin losses: binary hinge, squared hinge and the multiclass (Weston-Watkins) hinge.
+
+Used in chapter 6 and assignment ps05.
+"""
+
+from __future__ import annotations
+
+from ._backend import as_arrays
+from ._checks import check_class_indices, check_reduction, check_same_shape, reduce
+
+
+def _signed_labels(xp, target) -> None:
+    bad = (target != 1.0) & (target != -1.0)
+    if bool(bad.any()):
+        values = sorted({float(v) for v in (target[bad][:5].tolist())})
+        zero_one = bool(((target == 0) | (target == 1)).all())
+        hint = ("labels look like {0, 1}: map them to {-1, +1} with y = 2 * y - 1"
+                if zero_one else "map the two classes to -1 and +1")
+        raise ValueError(f"hinge losses need labels in {{-1, +1}}, found {values}; {hint}")
+
+
+def _margins(scores, target, margin, reduction):
+    check_reduction(reduction)
+    xp, scores, target = as_arrays(scores, target)
+    check_same_shape(scores, target, ("scores", "target"))
+    _signed_labels(xp, target)
+    return xp, scores, target, xp.maximum(margin - target * scores, 0.0)
+
+
+def hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
+    r"""Hinge loss :math:`\max(0, m - y s)` for labels :math:`y \in \{-1, +1\}`.
+
+    Zero once an example is on the right side of the decision boundary by at least the margin
+    :math:`m`; grows linearly otherwise. Labels in {0, 1} raise: map them with ``2 * y - 1``.
+
+    >>> import numpy as np
+    >>> hinge(np.array([2.0, 0.5, -1.0]), np.array([1.0, 1.0, 1.0]), reduction="none")
+    array([0. , 0.5, 2. ])
+
+    Reference: Cortes & Vapnik (1995), "Support-Vector Networks"; ``torch.nn.HingeEmbeddingLoss``
+    is a different loss. Used in chapter 6.
+    """
+    xp, scores, target, h = _margins(scores, target, margin, reduction)
+    return reduce(xp, h, reduction, scores=scores)
+
+
+def squared_hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
+    r"""Squared hinge :math:`\max(0, m - y s)^2`: differentiable at the margin, harsher on big violations.
+
+    >>> import numpy as np
+    >>> squared_hinge(np.array([2.0, 0.5, -1.0]), np.array([1.0, 1.0, 1.0]), reduction="none")
+    array([0.  , 0.25, 4.  ])
+
+    Reference: the L2-SVM loss, e.g. Tang (2013), "Deep Learning using Linear Support Vector
+    Machines". Used in chapter 6.
+    """
+    xp, scores, target, h = _margins(scores, target, margin, reduction)
+    return reduce(xp, h * h, reduction, scores=scores)
+
+
+def _mc_margins(scores, target, margin):
+    xp, scores, target = as_arrays(scores, target, float_others=False)
+    if scores.ndim != 2 or tuple(target.shape) != (scores.shape[0],):
+        raise ValueError(
+            f"multiclass_hinge needs scores of shape (N, C) and class indices of shape (N,), got "
+            f"{tuple(scores.shape)} and {tuple(target.shape)}"
+        )
+    check_class_indices(xp, target, scores.shape[1])
+    idx = target[:, None] if xp.name == "numpy" else target.long()[:, None]
+    s_y = xp.take_along(scores, idx, axis=1)
+    is_true = (idx == (xp.asarray(range(scores.shape[1]), idx)[None, :]))
+    m = xp.where(is_true, 0.0, xp.maximum(scores - s_y + margin, 0.0))
+    return xp, scores, m
+
+
+def multiclass_hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
+    r"""Weston-Watkins multiclass hinge :math:`\sum_{j \ne y} \max(0, s_j - s_y + m)`.
+
+    Every wrong class whose score comes within the margin of the true class's score adds to the
+    loss. This is C times torch's ``multi_margin_loss``, which averages over classes.
+
+    >>> import numpy as np
+    >>> float(multiclass_hinge(np.array([[3.0, 2.5, -1.0]]), np.array([0])))
+    0.5
+
+    Reference: Weston & Watkins (1999), "Support Vector Machines for Multi-Class Pattern
+    Recognition"; CS231n's SVM loss. Used in chapter 6.
+    """
+    check_reduction(reduction)
+    xp, scores, m = _mc_margins(scores, target, margin)
+    return reduce(xp, xp.sum(m, axis=1), reduction, scores=scores)

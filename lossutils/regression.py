@@ -1,0 +1,145 @@
+"""Regression losses: MSE, MAE, Huber, log-cosh, MSLE and the quantile (pinball) loss.
+
+All take ``(pred, target)`` of the same shape and return the mean (default), the sum or the
+elementwise values. Used in chapter 2 and assignment ps01.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._backend import as_arrays
+from ._checks import (
+    check_in_unit_interval,
+    check_positive,
+    check_reduction,
+    check_same_shape,
+    reduce,
+)
+
+
+def _residual(pred, target, reduction):
+    check_reduction(reduction)
+    xp, pred, target = as_arrays(pred, target)
+    check_same_shape(pred, target)
+    return xp, pred, target
+
+
+def mse(pred, target, *, reduction: str = "mean"):
+    r"""Mean squared error :math:`\frac1n \sum_i (\hat y_i - y_i)^2`.
+
+    Args:
+        pred, target: arrays or tensors of the same shape.
+        reduction: "mean" (default), "sum" or "none".
+
+    >>> import numpy as np
+    >>> float(mse(np.array([1.0, 2.0]), np.array([1.0, 4.0])))
+    2.0
+
+    Reference: ``torch.nn.functional.mse_loss``. Used in chapters 1 and 2.
+    """
+    xp, pred, target = _residual(pred, target, reduction)
+    r = pred - target
+    return reduce(xp, r * r, reduction, pred=pred, target=target)
+
+
+def mae(pred, target, *, reduction: str = "mean"):
+    r"""Mean absolute error :math:`\frac1n \sum_i |\hat y_i - y_i|`.
+
+    >>> import numpy as np
+    >>> float(mae(np.array([1.0, 2.0]), np.array([1.0, 4.0])))
+    1.0
+
+    Reference: ``torch.nn.functional.l1_loss``. Used in chapter 2.
+    """
+    xp, pred, target = _residual(pred, target, reduction)
+    return reduce(xp, xp.abs(pred - target), reduction, pred=pred, target=target)
+
+
+def huber(pred, target, *, delta: float = 1.0, reduction: str = "mean"):
+    r"""Huber loss: quadratic near zero, linear with slope ``delta`` beyond it.
+
+    .. math:: \ell(r) = \begin{cases} \tfrac12 r^2 & |r| \le \delta \\
+              \delta (|r| - \tfrac12 \delta) & |r| > \delta \end{cases},\quad r = \hat y - y
+
+    This is torch's ``huber_loss``, not ``smooth_l1_loss`` (which divides by ``beta``).
+
+    Args:
+        delta: where the quadratic part ends (> 0, default 1.0).
+
+    >>> import numpy as np
+    >>> huber(np.array([0.5, 3.0]), np.zeros(2), delta=1.0, reduction="none")
+    array([0.125, 2.5  ])
+
+    Reference: Huber (1964), "Robust Estimation of a Location Parameter";
+    ``torch.nn.functional.huber_loss``. Used in chapter 2.
+    """
+    check_positive(delta, "delta")
+    xp, pred, target = _residual(pred, target, reduction)
+    r = pred - target
+    a = xp.abs(r)
+    return reduce(xp, xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)), reduction, pred=pred, target=target)
+
+
+def log_cosh(pred, target, *, reduction: str = "mean"):
+    r"""Log-cosh loss :math:`\log\cosh(\hat y - y)`, computed without overflow.
+
+    Uses :math:`\log\cosh r = |r| + \log(1 + e^{-2|r|}) - \log 2`, finite for any residual.
+    It behaves like :math:`r^2/2` near zero and like :math:`|r| - \log 2` far away.
+
+    >>> import numpy as np
+    >>> log_cosh(np.array([0.0, 1e4]), np.zeros(2), reduction="none")
+    array([   0.        , 9999.30685282])
+
+    Reference: Saleh & Saleh (2022), "Statistical Properties of the log-cosh Loss Function Used
+    in Machine Learning". Used in chapter 2.
+    """
+    xp, pred, target = _residual(pred, target, reduction)
+    a = xp.abs(pred - target)
+    return reduce(xp, a + xp.log1p(xp.exp(-2.0 * a)) - math.log(2.0), reduction, pred=pred, target=target)
+
+
+def msle(pred, target, *, reduction: str = "mean"):
+    r"""Mean squared logarithmic error :math:`(\log(1 + \hat y) - \log(1 + y))^2`.
+
+    It compares ratios rather than differences, and under-predicting costs more than
+    over-predicting by the same amount. Values at or below -1 have no logarithm and raise.
+
+    >>> import numpy as np
+    >>> round(float(msle(np.array([np.e - 1]), np.array([0.0]))), 6)
+    1.0
+
+    Reference: the ``MeanSquaredLogarithmicError`` loss of Keras. Used in chapter 2.
+    """
+    xp, pred, target = _residual(pred, target, reduction)
+    for name, v in (("pred", pred), ("target", target)):
+        if bool((v <= -1).any()):
+            raise ValueError(
+                f"msle needs {name} > -1 (it takes log(1 + {name})), but {name} has values <= -1; "
+                "msle suits non-negative quantities such as counts or prices: clip or shift them"
+            )
+    d = xp.log1p(pred) - xp.log1p(target)
+    return reduce(xp, d * d, reduction, pred=pred, target=target)
+
+
+def quantile(pred, target, *, q: float = 0.5, reduction: str = "mean"):
+    r"""Quantile (pinball) loss :math:`\max(q u, (q - 1) u)` with :math:`u = y - \hat y`.
+
+    Under-prediction (:math:`u > 0`) costs :math:`q` per unit, over-prediction :math:`1 - q`;
+    the constant that minimises it is the :math:`q`-quantile of the targets. ``q = 0.5`` gives
+    half the MAE.
+
+    Args:
+        q: the quantile, strictly between 0 and 1 (default 0.5).
+
+    >>> import numpy as np
+    >>> quantile(np.array([0.0, 2.0]), np.array([1.0, 1.0]), q=0.9, reduction="none")
+    array([0.9, 0.1])
+
+    Reference: Koenker & Bassett (1978), "Regression Quantiles". Used in chapter 2.
+    """
+    check_in_unit_interval(q, "q")
+    xp, pred, target = _residual(pred, target, reduction)
+    u = target - pred
+    return reduce(xp, xp.where(u >= 0, q * u, (q - 1.0) * u), reduction, pred=pred, target=target)
+

@@ -1,0 +1,69 @@
+"""Numerically stable sigmoid, softmax, log-softmax and log-sum-exp for NumPy arrays and tensors.
+
+Used in chapter 3, where the naive versions overflow at logits of a few hundred.
+"""
+
+from __future__ import annotations
+
+from ._backend import as_arrays
+
+
+def sigmoid(x):
+    r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`, without overflow.
+
+    With :math:`e = \exp(-|x|) \le 1`: :math:`\sigma(x) = 1/(1+e)` for :math:`x \ge 0` and
+    :math:`e/(1+e)` otherwise, so no exponential ever exceeds 1.
+
+    >>> import numpy as np
+    >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+    array([0. , 0.5, 1. ])
+
+    Reference: ``torch.sigmoid``. Used in chapters 3-5.
+    """
+    xp, x = as_arrays(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def logsumexp(x, *, axis: int = -1, keepdims: bool = False):
+    r"""Log-sum-exp :math:`\log \sum_j e^{x_j} = m + \log \sum_j e^{x_j - m}` with :math:`m = \max_j x_j`.
+
+    Subtracting the maximum keeps every exponent at most 0, so nothing overflows.
+
+    >>> import numpy as np
+    >>> float(logsumexp(np.array([1000.0, 1000.0])))  # 1000 + log 2
+    1000.6931471805599
+
+    Reference: ``torch.logsumexp``. Used in chapter 3.
+    """
+    xp, x = as_arrays(x)
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else out.squeeze(axis)
+
+
+def log_softmax(x, *, axis: int = -1):
+    r"""Log of the softmax, :math:`x_i - \operatorname{logsumexp}(x)`, stable for any logits.
+
+    >>> import numpy as np
+    >>> log_softmax(np.array([0.0, 1e4]))
+    array([-10000.,      0.])
+
+    Reference: ``torch.log_softmax``. Used in chapters 3 and 5.
+    """
+    xp, x = as_arrays(x)
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x, *, axis: int = -1):
+    r"""Softmax :math:`e^{x_i} / \sum_j e^{x_j}`, computed as ``exp(log_softmax(x))``.
+
+    >>> import numpy as np
+    >>> softmax(np.array([1e4, 1e4]))
+    array([0.5, 0.5])
+
+    Reference: ``torch.softmax``. Used in chapter 3.
+    """
+    xp, x = as_arrays(x)
+    return xp.exp(log_softmax(x, axis=axis))
