@@ -38,6 +38,7 @@ from .gradients import (
     sigmoid_focal_loss_grad,
 )
 from .margin import hinge, multiclass_hinge, squared_hinge
+from .metrics import best_thresholds, f1_at_thresholds, multilabel_f1
 from .plotting import (
     plot_curves,
     plot_decision_boundary,
@@ -51,7 +52,7 @@ from .stable import log_softmax, logsumexp, sigmoid, softmax
 from .training import History, mlp, predict, train
 
 __all__ = [
-    "GradCheckResult", "History", "Split", "asymmetric_mae", "batch_hard_triplet_loss",
+    "GradCheckResult", "History", "Split", "asymmetric_mae", "batch_hard_triplet_loss", "best_thresholds", "f1_at_thresholds", "multilabel_f1",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad", "cross_entropy", "cross_entropy_grad", "device",
     "gradcheck", "hinge", "hinge_grad", "huber", "huber_grad", "kl_divergence",

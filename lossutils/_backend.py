@@ -12,6 +12,11 @@ import numpy as np
 import torch
 
 
+def _out(x):
+    # 0-d inputs give NumPy scalars, which cannot be written into: compute those out of place
+    return x if isinstance(x, np.ndarray) else None
+
+
 class _NumPy:
     name = "numpy"
     exp, log, log1p, expm1 = map(staticmethod, (np.exp, np.log, np.log1p, np.expm1))
@@ -78,6 +83,48 @@ class _NumPy:
     @staticmethod
     def is_integer(x):
         return bool(np.issubdtype(x.dtype, np.integer))
+
+    @staticmethod
+    def to_float(x):
+        return float(x)
+
+    # Trailing underscore: may overwrite its first argument. Pass only fresh temporaries made
+    # inside the loss; on NumPy this saves an allocation and a memory pass per operation.
+    @staticmethod
+    def abs_(x):
+        return np.abs(x, out=_out(x))
+
+    @staticmethod
+    def square_(x):
+        return np.multiply(x, x, out=_out(x))
+
+    @staticmethod
+    def exp_(x):
+        return np.exp(x, out=_out(x))
+
+    @staticmethod
+    def log1p_(x):
+        return np.log1p(x, out=_out(x))
+
+    @staticmethod
+    def add_(x, y):
+        return np.add(x, y, out=_out(x))
+
+    @staticmethod
+    def sub_(x, y):
+        return np.subtract(x, y, out=_out(x))
+
+    @staticmethod
+    def mul_(x, y):
+        return np.multiply(x, y, out=_out(x))
+
+    @staticmethod
+    def rsub_(c, x):
+        return np.subtract(c, x, out=_out(x))
+
+    @staticmethod
+    def maximum_(x, y):
+        return np.maximum(x, y, out=_out(x))
 
 
 class _Torch:
@@ -154,6 +201,22 @@ class _Torch:
     def is_integer(x):
         return not x.is_floating_point() and not x.is_complex() and x.dtype != torch.bool
 
+    @staticmethod
+    def to_float(x):
+        return float(x.detach())
+
+    # Out of place on torch: autograd may have saved the argument for the backward pass.
+    abs_, square_, exp_, log1p_ = torch.abs, torch.square, torch.exp, torch.log1p
+    add_, sub_, mul_ = torch.add, torch.sub, torch.mul
+
+    @staticmethod
+    def rsub_(c, x):
+        return c - x
+
+    @staticmethod
+    def maximum_(x, y):
+        return torch.clamp(x, min=y) if not isinstance(y, torch.Tensor) else torch.maximum(x, y)
+
 
 NP, TORCH = _NumPy(), _Torch()
 
@@ -164,7 +227,9 @@ def namespace(x):
 
 
 def _is_float(a) -> bool:
-    return a.is_floating_point() if isinstance(a, torch.Tensor) else np.issubdtype(a.dtype, np.floating)
+    if isinstance(a, torch.Tensor):
+        return a.is_floating_point()
+    return np.issubdtype(a.dtype, np.floating)
 
 
 def as_arrays(first, *others, float_others: bool = True):

@@ -41,7 +41,7 @@ def check_same_shape(a, b, names: tuple[str, str] = ("pred", "target")) -> None:
         elif tuple(b.shape[:-1]) == tuple(a.shape) and b.shape[-1] == 1:
             fix = f"; squeeze the last axis of {names[1]} (e.g. {names[1]}[..., 0] or .squeeze(-1))"
         else:
-            fix = "; reshape them to the same shape (broadcasting is not done, to avoid silent errors)"
+            fix = "; reshape them to one shape (no broadcasting is done, to avoid silent errors)"
         raise ValueError(
             f"{names[0]} has shape {tuple(a.shape)} but {names[1]} has shape {tuple(b.shape)}: "
             f"they must match{fix}"
@@ -51,7 +51,8 @@ def check_same_shape(a, b, names: tuple[str, str] = ("pred", "target")) -> None:
 def check_no_nan(xp, x, name: str) -> None:
     if bool(xp.isnan(x).any()):
         raise ValueError(
-            f"{name} contains NaN; find where it first appears (often a log of 0 or an exp overflow "
+            f"{name} contains NaN; find where it first appears (often a log of 0 or an exp "
+            "overflow "
             "upstream) or drop those entries before computing the loss"
         )
 

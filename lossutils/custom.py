@@ -36,4 +36,6 @@ def asymmetric_mae(pred, target, *, under_weight: float = 2.0, over_weight: floa
     xp, pred, target = as_arrays(pred, target)
     check_same_shape(pred, target)
     u = target - pred
-    return reduce(xp, xp.where(u > 0, under_weight * u, -over_weight * u), reduction, pred=pred, target=target)
+    # slope under_weight where u > 0, -over_weight elsewhere (a 0/1 mask is faster than where)
+    slope = xp.sub_(xp.mul_(xp.astype(u > 0, u), under_weight + over_weight), over_weight)
+    return reduce(xp, xp.mul_(slope, u), reduction, pred=pred, target=target)

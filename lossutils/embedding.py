@@ -60,6 +60,8 @@ def pairwise_distances(embeddings):
     >>> pairwise_distances(np.array([[0.0, 0.0], [3.0, 4.0]]))
     array([[0., 5.],
            [5., 0.]])
+
+    Reference: ``torch.cdist`` (which has no such guard). Used in chapter 7.
     """
     xp, x = as_arrays(embeddings)
     diff = x[:, None, :] - x[None, :, :]
@@ -92,7 +94,7 @@ def batch_hard_triplet_loss(embeddings, labels, *, margin: float = 1.0, reductio
     if x.ndim != 2 or tuple(labels.shape) != (x.shape[0],):
         raise ValueError(
             f"batch_hard_triplet_loss needs embeddings of shape (N, D) and labels of shape (N,), got "
-            f"{tuple(x.shape)} and {tuple(labels.shape)}"
+            f"{tuple(x.shape)} and {tuple(labels.shape)}; pass one integer label per embedding row"
         )
     D = pairwise_distances(x)
     same = labels[:, None] == labels[None, :]
@@ -101,7 +103,8 @@ def batch_hard_triplet_loss(embeddings, labels, *, margin: float = 1.0, reductio
     hardest_pos = xp.max(xp.where(pos, D, 0.0), axis=1)
     hardest_neg = xp.min(xp.where(neg, D, float("inf")), axis=1)
     valid = pos.any(1) & neg.any(1)
-    per_anchor = xp.where(valid, xp.maximum(hardest_pos - xp.where(valid, hardest_neg, 0.0) + margin, 0.0), 0.0)
+    gap = hardest_pos - xp.where(valid, hardest_neg, 0.0) + margin  # the where keeps inf out
+    per_anchor = xp.where(valid, xp.maximum(gap, 0.0), 0.0)
     if reduction == "none":
         return per_anchor
     total = xp.sum(per_anchor)

@@ -83,6 +83,9 @@ def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduct
     if alpha is not None:
         alpha = xp.cast(alpha, logits)
         if tuple(alpha.shape) != (C,):
-            raise ValueError(f"alpha must be None or have one weight per class, shape ({C},), got {tuple(alpha.shape)}")
+            raise ValueError(
+                f"alpha must be None or have one weight per class, shape ({C},), got "
+                f"{tuple(alpha.shape)}"
+            )
         loss = alpha[target] * loss
     return reduce(xp, loss, reduction, logits=logits)

@@ -11,13 +11,15 @@ from typing import NamedTuple
 import numpy as np
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x, *, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[np.ndarray], float], x, eps: float = 1e-6) -> np.ndarray:
     r"""Central-difference gradient :math:`(f(x + h e_i) - f(x - h e_i)) / 2h` of a scalar function.
 
     ``x`` is copied to float64; ``f`` is called twice per element, so keep ``x`` small.
 
     >>> numerical_gradient(lambda v: float((v ** 2).sum()), np.array([1.0, -2.0])).round(6)
     array([ 2., -4.])
+
+    Reference: CS231n, "Optimization" notes (centered formula). Used in chapter 8.
     """
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
@@ -41,7 +43,8 @@ class GradCheckResult(NamedTuple):
     worst_index: tuple[int, ...]
 
 
-def gradcheck(f: Callable, grad_f: Callable, x, *, eps: float = 1e-6, rtol: float = 1e-4) -> GradCheckResult:
+def gradcheck(f: Callable, grad_f: Callable, x, *, eps: float = 1e-6,
+              rtol: float = 1e-4) -> GradCheckResult:
     r"""Compare an analytic gradient ``grad_f(x)`` with the numerical gradient of ``f`` at ``x``.
 
     The relative error of each element is :math:`|a - n| / \max(|a| + |n|, 10^{-8})`; the check
@@ -51,6 +54,8 @@ def gradcheck(f: Callable, grad_f: Callable, x, *, eps: float = 1e-6, rtol: floa
     >>> r = gradcheck(lambda v: float((v ** 3).sum()), lambda v: 3 * v ** 2, np.array([0.5, 2.0]))
     >>> r.ok, r.max_rel_error < 1e-8
     (True, True)
+
+    Reference: ``torch.autograd.gradcheck`` does the same for tensors. Used in chapter 8.
     """
     x = np.array(x, dtype=np.float64)
     analytic = np.asarray(grad_f(x.copy()), dtype=np.float64)

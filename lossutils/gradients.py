@@ -30,6 +30,9 @@ def mse_grad(pred, target, *, reduction: str = "mean"):
 
     >>> mse_grad(np.array([1.0, 3.0]), np.array([0.0, 0.0]))
     array([1., 3.])
+
+    Reference: autograd of :func:`lossutils.mse`, which the tests compare it with.
+    Used in chapter 2.
     """
     pred, target, n = _pair(pred, target, reduction)
     return 2.0 * (pred - target) / n
@@ -40,6 +43,9 @@ def mae_grad(pred, target, *, reduction: str = "mean"):
 
     >>> mae_grad(np.array([1.0, -3.0]), np.array([0.0, 0.0]))
     array([ 0.5, -0.5])
+
+    Reference: autograd of :func:`lossutils.mae`, which the tests compare it with.
+    Used in chapter 2.
     """
     pred, target, n = _pair(pred, target, reduction)
     return np.sign(pred - target) / n
@@ -52,6 +58,9 @@ def huber_grad(pred, target, *, delta: float = 1.0, reduction: str = "mean"):
 
     >>> huber_grad(np.array([0.5, 3.0]), np.zeros(2), reduction="sum")
     array([0.5, 1. ])
+
+    Reference: autograd of :func:`lossutils.huber`, which the tests compare it with.
+    Used in chapter 2.
     """
     check_positive(delta, "delta")
     pred, target, n = _pair(pred, target, reduction)
@@ -63,6 +72,9 @@ def log_cosh_grad(pred, target, *, reduction: str = "mean"):
 
     >>> np.round(log_cosh_grad(np.array([0.0, 100.0]), np.zeros(2), reduction="sum"), 6)
     array([0., 1.])
+
+    Reference: autograd of :func:`lossutils.log_cosh`, which the tests compare it with.
+    Used in chapter 2.
     """
     pred, target, n = _pair(pred, target, reduction)
     return np.tanh(pred - target) / n
@@ -73,6 +85,9 @@ def quantile_grad(pred, target, *, q: float = 0.5, reduction: str = "mean"):
 
     >>> quantile_grad(np.array([0.0, 2.0]), np.array([1.0, 1.0]), q=0.9, reduction="sum")
     array([-0.9,  0.1])
+
+    Reference: autograd of :func:`lossutils.quantile`, which the tests compare it with.
+    Used in chapter 2.
     """
     check_in_unit_interval(q, "q")
     pred, target, n = _pair(pred, target, reduction)
@@ -85,6 +100,10 @@ def binary_cross_entropy_with_logits_grad(logits, target, *, weight=None, pos_we
 
     >>> binary_cross_entropy_with_logits_grad(np.array([0.0, 0.0]), np.array([1.0, 0.0]))
     array([-0.25,  0.25])
+
+    Reference: autograd of :func:`lossutils.binary_cross_entropy_with_logits`, which the tests
+    compare it with.
+    Used in chapter 3.
     """
     x, t, n = _pair(logits, target, reduction)
     s = sigmoid(x)
@@ -107,6 +126,9 @@ def cross_entropy_grad(logits, target, *, weight=None, label_smoothing: float = 
 
     >>> np.round(cross_entropy_grad(np.array([[0.0, 0.0]]), np.array([0])), 6)
     array([[-0.5,  0.5]])
+
+    Reference: autograd of :func:`lossutils.cross_entropy`, which the tests compare it with.
+    Used in chapter 3.
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"gradients are defined for reduction 'mean' or 'sum', got {reduction!r}")
@@ -130,6 +152,9 @@ def sigmoid_focal_loss_grad(logits, target, *, alpha: float | None = 0.25, gamma
 
     >>> np.round(sigmoid_focal_loss_grad(np.array([0.0]), np.array([1.0]), alpha=None, gamma=0.0), 6)
     array([-0.5])
+
+    Reference: autograd of :func:`lossutils.sigmoid_focal_loss`, which the tests compare it with.
+    Used in chapter 5.
     """
     _check_gamma(gamma)
     x, t, n = _pair(logits, target, reduction)
@@ -151,6 +176,9 @@ def hinge_grad(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
 
     >>> hinge_grad(np.array([2.0, 0.5]), np.array([1.0, -1.0]), reduction="sum")
     array([0., 1.])
+
+    Reference: autograd of :func:`lossutils.hinge`, which the tests compare it with.
+    Used in chapter 6.
     """
     s, y, n = _pair(scores, target, reduction)
     _signed_labels(np, y)
@@ -165,6 +193,9 @@ def multiclass_hinge_grad(scores, target, *, margin: float = 1.0, reduction: str
 
     >>> multiclass_hinge_grad(np.array([[3.0, 2.5, -1.0]]), np.array([0]))
     array([[-1.,  1.,  0.]])
+
+    Reference: autograd of :func:`lossutils.multiclass_hinge`, which the tests compare it with.
+    Used in chapter 6.
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"gradients are defined for reduction 'mean' or 'sum', got {reduction!r}")

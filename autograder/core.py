@@ -1,0 +1,390 @@
+"""The checking machinery: a registry of sub-checks, safe calls into student code, messages.
+
+A *sub-check* is a small function ``f(fn, rng)`` that calls the student's function ``fn`` on inputs
+drawn from ``rng`` and raises :class:`Fail` with a message the student can act on. Sub-checks are
+grouped by exercise (``"ps01.mse"``) and part (``"basic"``, ``"edge"``, ``"stability"``, ...).
+:func:`check` runs them for self-study; :func:`grade` is what an nbgrader test cell calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import inspect
+import io
+import numbers
+import os
+import signal
+import threading
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Fail", "Report", "Result", "call", "check", "expect_close", "grade", "subcheck"]
+
+DEFAULT_TIME_LIMIT = 10.0
+
+
+class Fail(Exception):
+    """Raised inside a sub-check with a message a student can act on."""
+
+
+class _Timeout(BaseException):
+    """Raised by the alarm handler; a BaseException so a student's ``except Exception`` can't eat it."""
+
+
+@dataclass(frozen=True)
+class SubCheck:
+    exercise: str
+    part: str
+    description: str
+    func: object
+
+
+@dataclass(frozen=True)
+class Result:
+    exercise: str
+    part: str
+    description: str
+    passed: bool
+    message: str = ""
+
+    def line(self) -> str:
+        mark = "\u2713" if self.passed else "\u2717"
+        text = f"{mark} {self.exercise} [{self.part}] {self.description}"
+        return text if self.passed else f"{text}: {self.message}"
+
+
+@dataclass
+class Report:
+    exercise: str
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if not r.passed]
+
+    def __repr__(self) -> str:
+        ok = sum(r.passed for r in self.results)
+        return f"Report({self.exercise}: {ok}/{len(self.results)} sub-checks passed)"
+
+
+_REGISTRY: dict[str, list[SubCheck]] = {}
+
+
+def subcheck(exercise: str, part: str):
+    """Register ``f(fn, rng) -> None`` as a sub-check of ``exercise`` in ``part``.
+
+    The first line of ``f``'s docstring is the description shown to the student.
+    """
+
+    def register(f):
+        doc = (inspect.getdoc(f) or f.__name__).strip().splitlines()[0]
+        _REGISTRY.setdefault(exercise, []).append(SubCheck(exercise, part, doc, f))
+        return f
+
+    return register
+
+
+def exercises() -> list[str]:
+    """Names of every registered exercise, sorted."""
+    _load_checks()
+    return sorted(_REGISTRY)
+
+
+def parts(exercise: str) -> list[str]:
+    """The parts of ``exercise`` in registration order."""
+    _load_checks()
+    seen: dict[str, None] = {}
+    for sc in _lookup(exercise):
+        seen.setdefault(sc.part, None)
+    return list(seen)
+
+
+def _load_checks() -> None:
+    importlib.import_module("autograder.checks")
+
+
+def _lookup(exercise: str) -> list[SubCheck]:
+    if exercise not in _REGISTRY:
+        from autograder import checks
+
+        valid = ", ".join(sorted(_REGISTRY)) or "none"
+        msg = f"unknown exercise {exercise!r}; valid names: {valid}"
+        if checks.LOAD_ERRORS:
+            msg += f" (check modules that failed to import: {', '.join(checks.LOAD_ERRORS)})"
+        raise KeyError(msg)
+    return _REGISTRY[exercise]
+
+
+# ---------------------------------------------------------------------------------------------
+# calling student code
+
+
+def time_limit() -> float:
+    """Per-call limit in seconds: ``$AUTOGRADER_TIME_LIMIT`` or 10."""
+    try:
+        value = float(os.environ.get("AUTOGRADER_TIME_LIMIT", DEFAULT_TIME_LIMIT))
+    except ValueError:
+        value = DEFAULT_TIME_LIMIT
+    return value if value > 0 else DEFAULT_TIME_LIMIT
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float):
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _Timeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _same(a, b) -> bool:
+    """Deep equality for the argument types a check passes (arrays, tensors, numbers, containers)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a_arr, b_arr = np.asarray(a), np.asarray(b)
+        if a_arr.shape != b_arr.shape or a_arr.dtype != b_arr.dtype:
+            return False
+        if a_arr.dtype.kind in "fc":
+            return bool(np.array_equal(a_arr, b_arr, equal_nan=True))
+        return bool(np.array_equal(a_arr, b_arr))
+    if _is_tensor(a) and _is_tensor(b):
+        import torch
+
+        return (
+            a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(
+                torch.equal(a.detach().cpu().nan_to_num(0.123), b.detach().cpu().nan_to_num(0.123))
+            )
+        )
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:
+        return a is b
+
+
+def _is_tensor(x) -> bool:
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+
+
+def _arg_names(fn, args, kwargs) -> list[str]:
+    try:
+        bound = inspect.signature(fn).bind_partial(*args, **kwargs)
+        names = list(bound.arguments)
+    except (TypeError, ValueError):
+        names = []
+    return names + [f"argument {i + 1}" for i in range(len(names), len(args))]
+
+
+def to_array(out, name: str = "your function") -> np.ndarray:
+    """Turn a float / NumPy scalar / 0-d or n-d array / torch tensor into a float64 ndarray."""
+    if out is None:
+        raise Fail(f"{name} returned None: did you forget `return`?")
+    if _is_tensor(out):
+        out = out.detach().cpu().double().numpy()
+    elif isinstance(out, (list, tuple)):
+        raise Fail(
+            f"{name} returned a {type(out).__name__}; return one NumPy array or number "
+            "(did you return several values?)"
+        )
+    if isinstance(out, (bool, np.bool_)):
+        raise Fail(f"{name} returned a bool ({out}); expected a number or a NumPy array")
+    if isinstance(out, (numbers.Number, np.generic, np.ndarray)):
+        arr = np.asarray(out)
+        if arr.dtype.kind == "c":
+            raise Fail(f"{name} returned complex numbers; the loss is real-valued")
+        if arr.dtype.kind not in "biuf":
+            raise Fail(f"{name} returned an array of dtype {arr.dtype}; expected numbers")
+        return arr.astype(np.float64)
+    raise Fail(f"{name} returned a {type(out).__name__}; expected a number or a NumPy array")
+
+
+def call(fn, *args, **kwargs) -> np.ndarray:
+    """Run student code safely and return its result as a float64 ndarray.
+
+    The inputs are deep-copied (mutating them in place fails), the call is limited to
+    :func:`time_limit` seconds, and whatever it prints or warns is captured, never shown.
+    """
+    name = getattr(fn, "__name__", "your function")
+    given_args, given_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+    limit = time_limit()
+    sink = io.StringIO()
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+            np.errstate(all="ignore"),
+        ):
+            warnings.simplefilter("ignore")
+            with _alarm(limit):
+                out = fn(*given_args, **given_kwargs)
+    except _Timeout:
+        raise Fail(f"{name} took longer than {limit:g} s (infinite loop?)") from None
+    except Fail:
+        raise
+    except SystemExit:
+        raise Fail(f"{name} called exit(); return a value instead") from None
+    except NotImplementedError:
+        raise Fail(f"{name} raised NotImplementedError: write the function body first") from None
+    except Exception as exc:
+        detail = f": {exc}" if str(exc) else ""
+        raise Fail(f"{name} raised {type(exc).__name__}{detail}") from None
+    names = _arg_names(fn, args, kwargs)
+    for i, (before, after) in enumerate(zip(args, given_args, strict=True)):
+        if not _same(before, after):
+            raise Fail(
+                f"{name} changed its input `{names[i]}` in place; compute on a copy "
+                "(e.g. `x = x - y` rather than `x -= y`)"
+            )
+    for key in kwargs:
+        if not _same(kwargs[key], given_kwargs[key]):
+            raise Fail(f"{name} changed its input `{key}` in place; compute on a copy")
+    return to_array(out, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparing
+
+
+def _shape_words(shape: tuple) -> str:
+    return "a scalar (shape ())" if shape == () else f"shape {shape}"
+
+
+def _fmt(arr: np.ndarray) -> str:
+    if arr.size == 1:
+        return f"{arr.item():.6g}"
+    with np.printoptions(precision=4, threshold=6, edgeitems=2):
+        return np.array2string(arr.ravel())
+
+
+def _matches(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> bool:
+    if got.shape != want.shape:
+        return False
+    return bool(np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def expect_close(
+    got,
+    want,
+    what: str,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    hints: dict[str, object] | None = None,
+    nonfinite: str | None = None,
+) -> None:
+    """Fail unless ``got`` matches ``want`` (shape, then nan/inf, then values).
+
+    ``hints`` maps a message to a known wrong answer: if ``got`` matches that answer, the message
+    is what the student sees. ``nonfinite`` is the message for nan/inf where ``want`` is finite.
+    """
+    got = to_array(got) if not isinstance(got, np.ndarray) else got.astype(np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if _matches(got, want, rtol, atol):
+        return
+    for message, wrong in (hints or {}).items():
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if _matches(got, wrong, rtol, atol) and not _matches(wrong, want, rtol, atol):
+            raise Fail(f"{what}: {message}")
+    if got.shape != want.shape:
+        if got.size == 1 and want.size == 1:
+            raise Fail(
+                f"{what}: returned {_shape_words(got.shape)}, expected {_shape_words(want.shape)} "
+                "(reduce to one number, e.g. with `.mean()`, not an array of length 1)"
+            )
+        raise Fail(
+            f"{what}: returned {_shape_words(got.shape)}, expected {_shape_words(want.shape)}"
+        )
+    bad = ~np.isfinite(got) & np.isfinite(want)
+    if bad.any():
+        kind = "nan" if np.isnan(got[bad]).any() else "inf"
+        raise Fail(
+            f"{what}: returned {kind}"
+            + (f"; {nonfinite}" if nonfinite else " where the answer is finite")
+        )
+    err = np.abs(got - want)
+    idx = np.unravel_index(int(np.argmax(err - atol - rtol * np.abs(want))), want.shape)
+    where = "" if want.shape == () else f" at index {tuple(int(i) for i in idx)}"
+    raise Fail(
+        f"{what}: got {got[idx]:.6g}{where}, expected {want[idx]:.6g}"
+        + ("" if want.shape == () else f" (got {_fmt(got)}, expected {_fmt(want)})")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# running
+
+
+def _run_one(sc: SubCheck, fn, rng: np.random.Generator) -> Result:
+    try:
+        if not callable(fn):
+            raise Fail(f"expected a function, got {type(fn).__name__}")
+        # the references may warn too (overflow in an unused np.where branch): a grade cell
+        # must not write to stderr, which nbgrader scores as a failure
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            sc.func(fn, rng)
+    except Fail as exc:
+        return Result(sc.exercise, sc.part, sc.description, False, str(exc))
+    except AssertionError as exc:
+        return Result(sc.exercise, sc.part, sc.description, False, str(exc) or "assertion failed")
+    except _Timeout:
+        return Result(sc.exercise, sc.part, sc.description, False, "took too long (infinite loop?)")
+    except Exception as exc:  # a student's odd output can trip the check itself; still a failure
+        msg = f"the check could not use the result ({type(exc).__name__}: {exc})"
+        return Result(sc.exercise, sc.part, sc.description, False, msg)
+    return Result(sc.exercise, sc.part, sc.description, True)
+
+
+def check(
+    exercise: str, fn, *, part: str | None = None, seed: int | None = None, verbose: bool = True
+) -> Report:
+    """Run the sub-checks of ``exercise`` (only ``part`` when given) on ``fn``.
+
+    Prints one line per sub-check when ``verbose``; returns a :class:`Report`. A failing student
+    function never raises; an unknown exercise or part raises ``KeyError`` naming the valid ones.
+    """
+    _load_checks()
+    selected = _lookup(exercise)
+    if part is not None:
+        selected = [sc for sc in selected if sc.part == part]
+        if not selected:
+            raise KeyError(f"{exercise} has no part {part!r}; parts: {', '.join(parts(exercise))}")
+    seeds = np.random.SeedSequence(seed).spawn(len(selected))
+    report = Report(exercise)
+    for sc, ss in zip(selected, seeds, strict=True):
+        result = _run_one(sc, fn, np.random.default_rng(ss))
+        report.results.append(result)
+        if verbose:
+            print(result.line(), flush=True)
+    return report
+
+
+def grade(exercise: str, fn, *, part: str) -> None:
+    """Graded test cell: run ``part`` of ``exercise``; raise ``AssertionError`` if anything failed."""
+    report = check(exercise, fn, part=part)
+    if not report.passed:
+        lines = [f"{r.description}: {r.message}" for r in report.failures]
+        raise AssertionError(f"{exercise} [{part}] failed:\n  " + "\n  ".join(lines))

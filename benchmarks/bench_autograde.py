@@ -1,0 +1,88 @@
+"""Autograding throughput: N submissions of one assignment with `lossgrade autograde --jobs 1|2`.
+
+    python benchmarks/bench_autograde.py [--ps ps01_regression] [-n 50] [--jobs 1 2]
+
+Builds a temporary course, releases the assignment, writes N submissions (the worked solution)
+straight into ``submitted/``, then times ``lossgrade autograde`` once per ``--jobs`` value and
+prints submissions per minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+def lossgrade(course: Path, *args: str) -> float:
+    env = dict(
+        os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
+    env["LOSSGRADE_EXCHANGE"] = str(course.parent / "exchange")
+    cmd = [sys.executable, "-m", "autograder.lossgrade", *args, "--course", str(course)]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def solved_release(course: Path, ps: str) -> nbformat.NotebookNode:
+    source = nbformat.read(course / "source" / ps / f"{ps}.ipynb", as_version=4)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: MARKERS.sub("", c.source)
+        for c in source.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    }
+    nb = nbformat.read(course / "release" / ps / f"{ps}.ipynb", as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ps", default="ps01_regression")
+    parser.add_argument("-n", type=int, default=50, help="number of submissions")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+        course = Path(tmp) / "course"
+        (course / "source").mkdir(parents=True)
+        (Path(tmp) / "exchange").mkdir()
+        shutil.copy(ROOT / "course" / "nbgrader_config.py", course)
+        shutil.copytree(ROOT / "course" / "source" / args.ps, course / "source" / args.ps)
+        lossgrade(course, "release", args.ps)
+        nb = solved_release(course, args.ps)
+        for i in range(args.n):
+            folder = course / "submitted" / f"student{i:03d}" / args.ps
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{args.ps}.ipynb")
+        print(f"{args.n} submissions of {args.ps} on {os.cpu_count()} CPU cores")
+        for jobs in args.jobs:
+            seconds = lossgrade(course, "autograde", args.ps, "--jobs", str(jobs))
+            lossgrade(course, "export", "--to", str(course / "grades.csv"))
+            with (course / "grades.csv").open() as f:
+                rows = list(csv.DictReader(f))
+            scores = {float(r["raw_score"]) for r in rows}
+            assert len(rows) == args.n and len(scores) == 1 and scores.pop() > 0, rows[:3]
+            print(
+                f"--jobs {jobs}: {seconds:6.1f} s, {60 * args.n / seconds:5.1f} submissions/minute",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""The whole nbgrader lifecycle of every assignment, in a temporary copy of the course.
+
+Instructor steps go through ``lossgrade`` (so the CLI is tested end to end); student steps use
+nbgrader's own ``fetch_assignment`` / ``submit`` against a temporary exchange. Per assignment:
+the worked solution scores full marks, the blank release scores zero, and each known-wrong
+variant (variant k of every function in one notebook, collected from an LMS-style zip) loses
+exactly the cells ``<function>_<part>`` it should.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # the case modules import `tests.course_cases`
+    sys.path.insert(0, str(ROOT))
+
+from tests.course_cases import all_cases  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+COURSE = ROOT / "course"
+COURSE_ID = "loss-functions"
+ASSIGNMENTS = sorted(
+    p.name for p in (COURSE / "source").iterdir() if (p / f"{p.name}.ipynb").exists()
+)
+CASES = all_cases()
+MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+BIN = Path(sys.executable).parent
+
+
+def env(exchange: Path) -> dict[str, str]:
+    e = dict(os.environ)
+    e["PATH"] = os.pathsep.join([str(BIN), e.get("PATH", "")])
+    e["LOSSGRADE_EXCHANGE"] = str(exchange)
+    e["MPLBACKEND"] = "Agg"
+    return e
+
+
+def run(cmd: list[str], cwd: Path, exchange: Path) -> str:
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env(exchange), capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
+    return proc.stdout + proc.stderr
+
+
+def lossgrade(course: Path, *args: str) -> str:
+    exe = BIN / "lossgrade"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "autograder.lossgrade"]
+    return run([*cmd, *args, "--course", str(course)], course.parent, course.parent / "exchange")
+
+
+def student_nbgrader(home: Path, exchange: Path, *args: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    flags = [f"--course={COURSE_ID}", f"--Exchange.root={exchange}"]
+    run([sys.executable, "-m", "nbgrader", *args, *flags], home, exchange)
+
+
+def source_cells(ps: str) -> tuple[dict[str, str], list[str], dict[str, list[str]]]:
+    """Solution code by grade_id (markers removed), the autograded test cell ids, and the lines
+    between the solution markers by grade_id."""
+    nb = nbformat.read(COURSE / "source" / ps / f"{ps}.ipynb", as_version=4)
+    solutions, tests, hidden = {}, [], {}
+    region = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            solutions[meta["grade_id"]] = MARKERS.sub("", cell.source)
+            hidden[meta["grade_id"]] = [
+                ln.strip() for m in region.findall(cell.source) for ln in m.splitlines()
+            ]
+        elif meta.get("grade"):
+            tests.append(meta["grade_id"])
+    return solutions, tests, hidden
+
+
+def fill(release_nb: Path, dest: Path, replace: dict[str, str]) -> None:
+    """Write the release notebook with the solution cells in ``replace`` swapped in."""
+    nb = nbformat.read(release_nb, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in replace:
+            cell.source = replace[gid]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dest)
+
+
+def variant_submissions(ps: str) -> dict[str, tuple[dict[str, str], set[str]]]:
+    """student -> (solution cells to use, grade cells that must score zero)."""
+    solutions, _, _ = source_cells(ps)
+    cases = CASES.get(ps.split("_")[0], {})
+    out = {}
+    for k in range(max((len(v) for v in cases.values()), default=0)):
+        cells, zero = dict(solutions), set()
+        for fn, variants in cases.items():
+            if k < len(variants):
+                assert fn in cells, f"{ps}: no solution cell with grade_id {fn!r}"
+                cells[fn] = variants[k].source
+                zero |= {f"{fn}_{part}" for part in variants[k].fails}
+        out[f"variant{k}"] = (cells, zero)
+    return out
+
+
+def scores(course: Path, ps: str, student: str) -> dict[str, tuple[float, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(ps, ps, student)
+        return {g.name: (g.score, g.max_score) for g in nb.grades}
+
+
+VALIDATE = """
+import json, sys
+from nbgrader.validator import Validator
+print(json.dumps({path: Validator().validate(path) for path in sys.argv[1:]}))
+"""
+
+
+def validate_sources(names: list[str], base: Path) -> dict[str, dict]:
+    """``nbgrader validate`` of the source notebooks in one process: {name: problems}."""
+    base.mkdir(parents=True, exist_ok=True)
+    paths = [str(COURSE / "source" / ps / f"{ps}.ipynb") for ps in names]
+    proc = subprocess.run(
+        [sys.executable, "-c", VALIDATE, *paths],
+        cwd=base,
+        env=env(base),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {Path(path).stem: problems for path, problems in found.items()}
+
+
+def pipeline(ps: str, base: Path) -> dict:
+    """Release, submit, collect, autograde, feedback and export one assignment.
+
+    Each assignment gets its own course copy (config and sources) and exchange in ``base``.
+    """
+    course, exchange = base / "course", base / "exchange"
+    course.mkdir(parents=True)
+    shutil.copy(COURSE / "nbgrader_config.py", course)
+    shutil.copytree(COURSE / "source", course / "source")
+    exchange.mkdir()
+    lossgrade(course, "release", ps)
+    solutions, tests, _ = source_cells(ps)
+    # two students through the exchange: the worked solution and the untouched release
+    fetched = base / "students" / ps / "fetched"
+    student_nbgrader(fetched, exchange, "fetch_assignment", ps)
+    for student in ("solution", "blank"):
+        home = base / "students" / ps / student
+        shutil.copytree(fetched, home)
+        if student == "solution":
+            nb = home / ps / f"{ps}.ipynb"
+            fill(nb, nb, solutions)
+        student_nbgrader(home, exchange, "submit", ps, f"--student={student}")
+    lossgrade(course, "collect", ps)
+    # the known-wrong variants arrive as an LMS zip of <student>_<ps>.ipynb files
+    variants = variant_submissions(ps)
+    if variants:
+        staging = base / "lms" / ps
+        for student, (cells, _) in variants.items():
+            fill(course / "release" / ps / f"{ps}.ipynb", staging / f"{student}_{ps}.ipynb", cells)
+        archive = base / "lms" / f"{ps}.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            for f in sorted(staging.iterdir()):
+                zf.write(f, f"downloads/{f.name}")
+        lossgrade(course, "collect", ps, "--zip", str(archive))
+    log = lossgrade(course, "autograde", ps, "--jobs", "2")
+    lossgrade(course, "feedback", ps)
+    csv_path = base / f"grades_{ps}.csv"
+    lossgrade(course, "export", "--to", str(csv_path))
+    return {
+        "ps": ps,
+        "course": course,
+        "tests": tests,
+        "variants": variants,
+        "log": log,
+        "csv": csv_path,
+    }
+
+
+@pytest.fixture(scope="module")
+def term(request, tmp_path_factory):
+    """Every assignment through the pipeline, two assignments at a time.
+
+    Only the assignments of the selected tests run (``-k ps01`` runs one). Returns
+    ``{ps: result dict or the exception its pipeline raised}``.
+    """
+    selected = {
+        item.callspec.params["graded"]
+        for item in request.session.items
+        if "graded" in getattr(getattr(item, "callspec", None), "params", {})
+    }
+    base = tmp_path_factory.mktemp("term")
+    results: dict[str, object] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        validation = pool.submit(validate_sources, sorted(selected), base / "validate")
+        futures = {pool.submit(pipeline, ps, base / ps): ps for ps in sorted(selected)}
+        for fut in as_completed(futures):
+            try:
+                results[futures[fut]] = fut.result()
+            except Exception as exc:  # reported by that assignment's tests only
+                results[futures[fut]] = exc
+        problems = validation.result() if selected else {}
+    for ps, found in problems.items():
+        if isinstance(results.get(ps), dict):
+            results[ps]["validate"] = found
+    return results
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def graded(request, term):
+    result = term[request.param]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def test_solution_scores_full_marks(graded):
+    got = scores(graded["course"], graded["ps"], "solution")
+    for cell in graded["tests"]:
+        score, max_score = got[cell]
+        assert score == max_score, f"{cell}: {score}/{max_score}"
+
+
+def test_blank_release_scores_zero(graded):
+    got = scores(graded["course"], graded["ps"], "blank")
+    assert all(got[cell][0] == 0 for cell in graded["tests"]), got
+
+
+def test_variants_lose_exactly_their_cells(graded):
+    if not graded["variants"]:
+        pytest.skip(f"no tests/course_cases for {graded['ps']}")
+    for student, (_, zero) in graded["variants"].items():
+        got = scores(graded["course"], graded["ps"], student)
+        lost = {cell for cell in graded["tests"] if got[cell][0] < got[cell][1]}
+        assert lost == zero, f"{student}: lost {sorted(lost)}, expected {sorted(zero)}"
+        assert all(got[cell][0] == 0 for cell in zero), (
+            f"{student}: partial score in a failing cell"
+        )
+
+
+def test_release_hides_solutions_and_hidden_tests(graded):
+    ps, course = graded["ps"], graded["course"]
+    text = (course / "release" / ps / f"{ps}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    release = nbformat.read(course / "release" / ps / f"{ps}.ipynb", as_version=4)
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells}
+    _, _, hidden = source_cells(ps)
+    for gid, lines in hidden.items():
+        assert "raise NotImplementedError" in by_id[gid].source, gid
+        leaked = [ln for ln in lines if len(ln) > 12 and ln in by_id[gid].source]
+        assert not leaked, f"{gid}: solution lines in the release: {leaked}"
+
+
+def test_feedback_shows_failures_not_hidden_code(graded):
+    ps, course = graded["ps"], graded["course"]
+    html = (course / "feedback" / "blank" / ps / f"{ps}.html").read_text()
+    assert "HIDDEN TESTS" not in html
+    source = nbformat.read(COURSE / "source" / ps / f"{ps}.ipynb", as_version=4)
+    for cell in source.cells:
+        m = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)\n### END HIDDEN TESTS", cell.source, re.S)
+        if m:
+            for line in m[1].splitlines():
+                assert line.strip().replace('"', "&quot;") not in html, line
+    assert "AssertionError" in html and "\u2717" in html  # the student sees what failed
+    assert (course.parent / "exchange" / COURSE_ID / "feedback").is_dir()
+
+
+def test_export_has_nbgrader_columns(graded):
+    with graded["csv"].open() as f:
+        rows = [r for r in csv.DictReader(f) if r["assignment"] == graded["ps"]]
+    assert {"student_id", "raw_score", "score", "max_score", "timestamp"} <= set(rows[0])
+    by_student = {r["student_id"]: r for r in rows}
+    assert float(by_student["blank"]["score"]) == 0
+    solution = scores(graded["course"], graded["ps"], "solution")
+    auto_points = sum(solution[c][1] for c in graded["tests"])
+    assert float(by_student["solution"]["raw_score"]) == pytest.approx(auto_points)
+    assert {"solution", "blank", *graded["variants"]} <= set(by_student)
+
+
+def test_source_validates(graded):
+    assert graded["validate"] == {}, graded["validate"]
+
+
+def test_a_broken_submission_is_reported_and_the_rest_kept(graded):
+    if graded["ps"] != ASSIGNMENTS[0]:
+        pytest.skip("checked on one assignment")
+    ps, course = graded["ps"], graded["course"]
+    before = scores(course, ps, "solution")
+    broken = course / "submitted" / "broken" / ps
+    broken.mkdir(parents=True)
+    (broken / f"{ps}.ipynb").write_text("{ this is not a notebook")
+    exe = [sys.executable, "-m", "autograder.lossgrade"]
+    args = ["autograde", ps, "--jobs", "2", "--student", "broken", "--student", "solution"]
+    proc = subprocess.run(
+        [*exe, *args, "--course", str(course)],
+        env=env(course.parent / "exchange"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1
+    assert "autograded 1 of 2" in proc.stdout and "could not grade broken" in proc.stdout
+    assert scores(course, ps, "solution") == before
