@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
+# torch on 2 shared cores is far faster single-threaded for these small models
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: all setup book course solutions lab test lint test-fast bench browser clean
 
