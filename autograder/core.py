@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import importlib
 import inspect
 import io
@@ -388,3 +389,22 @@ def grade(exercise: str, fn, *, part: str) -> None:
     if not report.passed:
         lines = [f"{r.description}: {r.message}" for r in report.failures]
         raise AssertionError(f"{exercise} [{part}] failed:\n  " + "\n  ".join(lines))
+
+
+def expect_value_error(fn, *args, what: str, **kwargs) -> None:
+    """Fail unless ``fn(*args, **kwargs)`` raises ValueError (run with ``call``'s protections)."""
+
+    @functools.wraps(fn)
+    def attempt(*a, **k):
+        try:
+            fn(*a, **k)
+        except ValueError:
+            return 1.0
+        return 0.0
+
+    try:
+        raised = call(attempt, *args, **kwargs)
+    except Fail as exc:
+        raise Fail(f"{what}: {exc}; check the input first and raise ValueError") from None
+    if raised != 1.0:
+        raise Fail(f"{what}: no ValueError was raised; check the input and raise one")

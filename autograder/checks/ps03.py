@@ -5,12 +5,10 @@ References: ``lossutils.binary_cross_entropy_with_logits`` and ``lossutils.metri
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 import lossutils
-from autograder.core import Fail, call, expect_close, subcheck
+from autograder.core import Fail, call, expect_close, expect_value_error, subcheck
 from lossutils import metrics
 
 BCE = "ps03.multilabel_bce"
@@ -25,25 +23,6 @@ ZERO_DIVISION = (
     "a label with no true and no predicted positives gives 0/0; count its F1 as 0 "
     "(scikit-learn's zero_division=0), e.g. with np.where on the denominator"
 )
-
-
-def _raises_value_error(fn, *args, what: str, **kwargs) -> None:
-    """Fail unless ``fn(*args, **kwargs)`` raises ValueError (run with ``call``'s protections)."""
-
-    @functools.wraps(fn)
-    def attempt(*a, **k):
-        try:
-            fn(*a, **k)
-        except ValueError:
-            return 1.0
-        return 0.0
-
-    try:
-        raised = call(attempt, *args, **kwargs)
-    except Fail as exc:
-        raise Fail(f"{what}: {exc}; check the input first and raise ValueError") from None
-    if raised != 1.0:
-        raise Fail(f"{what}: no ValueError was raised; check the input and raise one")
 
 
 def _labels(rng, n, n_labels, *, at_least_one=True) -> np.ndarray:
@@ -166,8 +145,8 @@ def _bce_one_label(fn, rng):
 def _bce_shape_mismatch(fn, rng):
     """raises ValueError when target's shape differs from the logits' (no silent broadcast)"""
     x, y = _bce_data(rng)
-    _raises_value_error(fn, x, y[:, :1], what=f"logits {x.shape} with target {y[:, :1].shape}")
-    _raises_value_error(fn, x, y[0], what=f"logits {x.shape} with target {y[0].shape}")
+    expect_value_error(fn, x, y[:, :1], what=f"logits {x.shape} with target {y[:, :1].shape}")
+    expect_value_error(fn, x, y[0], what=f"logits {x.shape} with target {y[0].shape}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +232,7 @@ def _f1_empty_label(fn, rng):
 def _f1_bad_average(fn, rng):
     """raises ValueError for an unknown average"""
     y = _labels(rng, 10, 3)
-    _raises_value_error(fn, y, y, average="weighted", what="average='weighted'")
+    expect_value_error(fn, y, y, average="weighted", what="average='weighted'")
 
 
 # ---------------------------------------------------------------------------------------------

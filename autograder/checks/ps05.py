@@ -6,12 +6,10 @@ and compares it with the ``lossutils`` reference in float64.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 import lossutils
-from autograder.core import Fail, call, expect_close, subcheck
+from autograder.core import Fail, call, expect_close, expect_value_error, subcheck
 
 HINGE = "ps05.hinge"
 MC = "ps05.multiclass_hinge"
@@ -47,25 +45,6 @@ def _nudge_off_kinks(scores, target, margin):
             break
         s[close] += 0.01
     return s
-
-
-def _raises_value_error(fn, *args, what: str, **kwargs) -> None:
-    """Fail unless ``fn(*args, **kwargs)`` raises ValueError (run with ``call``'s protections)."""
-
-    @functools.wraps(fn)
-    def attempt(*a, **k):
-        try:
-            fn(*a, **k)
-        except ValueError:
-            return 1.0
-        return 0.0
-
-    raised = call(attempt, *args, **kwargs)
-    if raised != 1.0:
-        raise Fail(f"{what}: no ValueError was raised; check the labels and raise one")
-
-
-# ------------------------------------------------------------------------------------- hinge
 
 
 def _hinge_hints(s, y, margin, reduction) -> dict[str, np.ndarray]:
@@ -137,7 +116,7 @@ def _hinge_labels(fn, rng):
     s = _scores(rng, n)
     y01 = rng.integers(0, 2, size=n).astype(np.float64)
     y01[:2] = [0.0, 1.0]
-    _raises_value_error(
+    expect_value_error(
         fn,
         s,
         y01,
