@@ -23,9 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Fail", "Report", "Result", "call", "check", "expect_close", "grade", "subcheck"]
+__all__ = [
+    "Fail", "Report", "Result", "bind", "call", "check", "expect_close", "grade", "subcheck",
+]
 
 DEFAULT_TIME_LIMIT = 10.0
+
+# In the grader, student code runs in a sandboxed worker that enforces its own per-call limit;
+# the local alarm is for self-study, where the student's function runs in this process.
+LOCAL_TIME_LIMIT = True
 
 
 class Fail(Exception):
@@ -139,7 +145,11 @@ def time_limit() -> float:
 
 @contextlib.contextmanager
 def _alarm(seconds: float):
-    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    usable = (
+        LOCAL_TIME_LIMIT
+        and hasattr(signal, "SIGALRM")
+        and threading.current_thread() is threading.main_thread()
+    )
     if not usable:
         yield
         return
@@ -198,6 +208,11 @@ def _arg_names(fn, args, kwargs) -> list[str]:
     return names + [f"argument {i + 1}" for i in range(len(names), len(args))]
 
 
+def _type_name(x) -> str:
+    """The type of ``x`` in words (for a value that came back from the sandbox, its real type)."""
+    return getattr(x, "type_name", None) or type(x).__name__
+
+
 def to_array(out, name: str = "your function") -> np.ndarray:
     """Turn a float / NumPy scalar / 0-d or n-d array / torch tensor into a float64 ndarray."""
     if out is None:
@@ -206,7 +221,7 @@ def to_array(out, name: str = "your function") -> np.ndarray:
         out = out.detach().cpu().double().numpy()
     elif isinstance(out, (list, tuple)):
         raise Fail(
-            f"{name} returned a {type(out).__name__}; return one NumPy array or number "
+            f"{name} returned a {_type_name(out)}; return one NumPy array or number "
             "(did you return several values?)"
         )
     if isinstance(out, (bool, np.bool_)):
@@ -218,7 +233,7 @@ def to_array(out, name: str = "your function") -> np.ndarray:
         if arr.dtype.kind not in "biuf":
             raise Fail(f"{name} returned an array of dtype {arr.dtype}; expected numbers")
         return arr.astype(np.float64)
-    raise Fail(f"{name} returned a {type(out).__name__}; expected a number or a NumPy array")
+    raise Fail(f"{name} returned a {_type_name(out)}; expected a number or a NumPy array")
 
 
 def call(fn, *args, **kwargs) -> np.ndarray:
@@ -341,7 +356,7 @@ def expect_close(
 def _run_one(sc: SubCheck, fn, rng: np.random.Generator) -> Result:
     try:
         if not callable(fn):
-            raise Fail(f"expected a function, got {type(fn).__name__}")
+            raise Fail(f"expected a function, got {_type_name(fn)}")
         # the references may warn too (overflow in an unused np.where branch): a grade cell
         # must not write to stderr, which nbgrader scores as a failure
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -389,6 +404,23 @@ def grade(exercise: str, fn, *, part: str) -> None:
     if not report.passed:
         lines = [f"{r.description}: {r.message}" for r in report.failures]
         raise AssertionError(f"{exercise} [{part}] failed:\n  " + "\n  ".join(lines))
+
+
+def bind(probe, fn):
+    """``probe(fn, ...)`` as a function of the remaining arguments, run where ``fn`` lives.
+
+    In self-study that is this process; when grading, ``fn`` stands for an object in the
+    sandbox, and the probe (see :mod:`autograder.probes`) runs there.
+    """
+    remote = getattr(fn, "remote_probe", None)
+    if remote is not None:
+        return remote(probe.__name__)
+
+    def run(*args, **kwargs):
+        return probe(fn, *args, **kwargs)
+
+    run.__name__ = getattr(fn, "__name__", probe.__name__)
+    return run
 
 
 def expect_value_error(fn, *args, what: str, **kwargs) -> None:

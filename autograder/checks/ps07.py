@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 import lossutils
-from autograder.core import Fail, call, expect_close, subcheck
+from autograder import probes
+from autograder.core import Fail, bind, call, expect_close, subcheck
 
 AMAE = "ps07.asymmetric_mae"
 FUNC = "ps07.AsymmetricMAEFunction"
@@ -163,43 +164,12 @@ def _amae_params(fn, rng):
 
 
 def _run(fn, pred, target, uw, ow, *, want: str, upstream=1.0, target_grad=False):
-    """Call ``fn.apply`` (and backward) under ``call``'s protections; return the value or a grad.
+    """``fn.apply`` (and backward) under ``call``'s protections: the value or a gradient.
 
-    ``want`` is "value", "pred_grad" or "target_grad".
+    ``want`` is "value", "pred_grad" or "target_grad" (see :func:`probes.autograd_function`).
     """
-
-    def run():
-        p = torch.tensor(pred, dtype=torch.float64, requires_grad=want != "value")
-        t = torch.tensor(target, dtype=torch.float64, requires_grad=target_grad)
-        out = fn.apply(p, t, uw, ow)
-        if not isinstance(out, torch.Tensor):
-            raise Fail(
-                f"forward returned a {type(out).__name__}; return a torch tensor computed with "
-                "torch operations (torch.where, .abs(), .mean()), not NumPy"
-            )
-        if out.dim() != 0:
-            raise Fail(f"forward returned shape {tuple(out.shape)}; return the mean, a 0-d tensor")
-        if want == "value":
-            return out.detach()
-        (upstream * out).backward()
-        tensor = p if want == "pred_grad" else t
-        if tensor.grad is None:
-            which = "first" if want == "pred_grad" else "second"
-            raise Fail(
-                f"{'pred' if want == 'pred_grad' else 'target'}.grad is None after backward: "
-                f"backward must return the gradient for it as its {which} value"
-            )
-        if tuple(tensor.grad.shape) != tuple(tensor.shape):
-            raise Fail(
-                f"the gradient has shape {tuple(tensor.grad.shape)} but the input has shape "
-                f"{tuple(tensor.shape)}; return one entry per element"
-            )
-        return tensor.grad
-
-    run.__name__ = getattr(fn, "__name__", "AsymmetricMAEFunction")
-    if not (isinstance(fn, type) and issubclass(fn, torch.autograd.Function)):
-        raise Fail(f"expected a subclass of torch.autograd.Function, got {fn!r}")
-    return call(run)
+    run = bind(probes.autograd_function, fn)
+    return call(run, pred, target, uw, ow, want=want, upstream=upstream, target_grad=target_grad)
 
 
 def _ref_grad(pred, target, uw, ow) -> np.ndarray:
@@ -264,13 +234,12 @@ def _func_finite_differences(fn, rng):
     pred, target = _pair(rng, (4, 3))
     uw, ow = 1.5, 0.5
 
+    forward = bind(probes.autograd_function, fn)
+
     def run():
-        t = torch.tensor(target, dtype=torch.float64)
-
-        def forward(x):
-            return float(fn.apply(torch.tensor(x, dtype=torch.float64), t, uw, ow))
-
-        return lossutils.numerical_gradient(forward, pred, eps=1e-6)
+        return lossutils.numerical_gradient(
+            lambda x: float(forward(x, target, uw, ow, want="value")), pred, eps=1e-6
+        )
 
     run.__name__ = getattr(fn, "__name__", "AsymmetricMAEFunction")
     numerical = call(run)

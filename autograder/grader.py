@@ -1,0 +1,333 @@
+"""Grade one submitted notebook: ``python -m autograder.grader --source ... --submission ...``.
+
+The grading happens in two processes that never share memory:
+
+1. the student's code cells run in a sandboxed worker (:mod:`autograder.sandbox`);
+2. this process runs the *instructor's* test cells, from ``course/source``, with each name the
+   student defined replaced by a stand-in that calls into the worker. The checks compare what
+   comes back with the ``lossutils`` reference here, where student code cannot reach.
+
+So a submission cannot change the tests (its own test cells are ignored), cannot patch what the
+checks use (that happens in another process) and cannot read or write the course.
+
+The output is a notebook in the shape nbgrader expects (the student's cells, the instructor's
+test cells with their outcome as outputs, any missing graded cell restored from the release) and
+``result.json`` with the scores. ``lossgrade autograde`` then writes the scores into the gradebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import core
+from autograder.sandbox import Crash, Limits, Sandbox, isolation
+
+MAX_NOTEBOOK_MB = 100
+
+
+@dataclass
+class TestOutcome:
+    grade_id: str
+    points: float
+    max_points: float
+    output: str = ""
+    message: str = ""  # why it failed; empty when it passed
+
+
+@dataclass
+class Result:
+    notebook: str
+    status: str  # "graded", "no notebook", "unreadable notebook"
+    score: float = 0.0
+    max_score: float = 0.0
+    tests: list[TestOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    isolation: str = ""
+
+
+class Unreadable(Exception):
+    """The submission is not a notebook the grader can read; the message says why."""
+
+
+# ------------------------------------------------------------------------------ notebooks
+
+
+def _nbgrader(cell) -> dict:
+    md = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = md.get("nbgrader") if isinstance(md, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _is_test(meta: dict) -> bool:
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _text(source) -> str:
+    if isinstance(source, list):
+        return "".join(str(s) for s in source)
+    return source if isinstance(source, str) else ""
+
+
+def find_notebook(folder: Path, name: str) -> tuple[Path | None, list[str]]:
+    """The submitted notebook ``name`` in ``folder``, or the only other notebook there."""
+    wanted = folder / name
+    if wanted.is_file():
+        return wanted, []
+    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if len(others) == 1:
+        return others[0], [f"graded {others[0].name}: the submission had no {name}"]
+    found = ", ".join(p.name for p in others) or "no notebook at all"
+    return None, [f"no {name} in the submission (found: {found})"]
+
+
+def read_cells(path: Path) -> tuple[list[dict], list[str]]:
+    """The cells of a submitted notebook, read leniently; raises :class:`Unreadable`."""
+    notes = []
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_MB * 2**20:
+        raise Unreadable(f"{path.name} is {size / 2**20:.0f} MB (the limit is {MAX_NOTEBOOK_MB} MB)")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8", errors="replace")
+        notes.append(f"{path.name} is not valid UTF-8 (first bad byte at {exc.start}); "
+                     "undecodable bytes were replaced by U+FFFD")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Unreadable(f"{path.name} is not a notebook: invalid JSON ({exc})") from None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        raise Unreadable(f"{path.name} is not a notebook: it has no list of cells")
+    good = [c for c in cells if isinstance(c, dict) and c.get("cell_type") in
+            ("code", "markdown", "raw")]
+    if len(good) < len(cells):
+        notes.append(f"{len(cells) - len(good)} malformed cell(s) were ignored")
+    return good, notes
+
+
+@dataclass
+class Assignment:
+    """What the grader trusts: the source notebook (tests) and the release (student version)."""
+
+    source: nbformat.NotebookNode
+    release: nbformat.NotebookNode
+
+    @classmethod
+    def load(cls, source: Path, release: Path) -> Assignment:
+        return cls(nbformat.read(source, as_version=4), nbformat.read(release, as_version=4))
+
+    @property
+    def tests(self) -> list[tuple[str, float, str]]:
+        """(grade_id, points, source) of every autograded test cell."""
+        return [
+            (_nbgrader(c)["grade_id"], float(_nbgrader(c).get("points", 0)), c.source)
+            for c in self.source.cells
+            if c.cell_type == "code" and _is_test(_nbgrader(c))
+        ]
+
+    @property
+    def setup(self) -> list[str]:
+        """Locked code cells that are not tests (imports the tests rely on)."""
+        return [
+            c.source for c in self.source.cells
+            if c.cell_type == "code" and _nbgrader(c).get("locked") and not _is_test(_nbgrader(c))
+        ]
+
+    @property
+    def graded_cells(self) -> dict[str, nbformat.NotebookNode]:
+        """Release cells with a grade id, in order."""
+        return {_nbgrader(c)["grade_id"]: c for c in self.release.cells if _nbgrader(c).get("grade_id")}
+
+
+# ------------------------------------------------------------------------------ grading
+
+
+def student_code(cells: list[dict], assignment: Assignment) -> list[tuple[int, str]]:
+    """(index, source) of the code cells to run: every code cell except test cells."""
+    test_ids = {gid for gid, _, _ in assignment.tests}
+    out = []
+    for i, cell in enumerate(cells):
+        meta = _nbgrader(cell)
+        if cell.get("cell_type") != "code" or _is_test(meta) or meta.get("grade_id") in test_ids:
+            continue
+        out.append((i, _text(cell.get("source"))))
+    return out
+
+
+def run_tests(assignment: Assignment, names: dict[str, object]) -> list[TestOutcome]:
+    """Run the instructor's test cells here, with the student's names as stand-ins."""
+    core.LOCAL_TIME_LIMIT = False
+    trusted: dict[str, object] = {"__name__": "__grader__"}
+    for source in assignment.setup:
+        exec(compile(source, "<setup>", "exec"), trusted)  # noqa: S102 - the instructor's code
+    outcomes = []
+    for gid, points, source in assignment.tests:
+        namespace = {**names, **trusted}
+        sink = io.StringIO()
+        message = ""
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                exec(compile(source, f"<test {gid}>", "exec"), namespace)  # noqa: S102
+        except AssertionError as exc:
+            message = str(exc) or "assertion failed"
+        except Crash as exc:
+            message = f"your code {exc}"
+        except Exception as exc:  # noqa: BLE001 - a missing name, a check that could not run
+            message = f"{type(exc).__name__}: {exc}"
+        outcomes.append(TestOutcome(gid, 0.0 if message else points, points, sink.getvalue(),
+                                    message))
+    return outcomes
+
+
+def grade(assignment: Assignment, folder: Path, notebook: str, limits: Limits,
+          course: Path | None = None) -> tuple[Result, nbformat.NotebookNode]:
+    """Grade the submission in ``folder``; the result and the notebook to record."""
+    result = Result(notebook=notebook, status="graded", isolation=isolation())
+    tests = assignment.tests
+    result.max_score = sum(p for _, p, _ in tests)
+    path, result.notes = find_notebook(folder, notebook)
+    cells: list[dict] = []
+    try:
+        if path is None:
+            result.status = "no notebook"
+            raise Unreadable(result.notes[-1])
+        cells, notes = read_cells(path)
+        result.notes += notes
+    except Unreadable as exc:
+        result.status = "unreadable notebook" if path is not None else result.status
+        if path is not None:
+            result.notes.append(str(exc))
+        result.tests = [TestOutcome(g, 0.0, p, "", f"not graded: {exc}") for g, p, _ in tests]
+        return result, record(assignment, [], {}, result)
+
+    code = student_code(cells, assignment)
+    with Sandbox([src for _, src in code], limits, course) as sandbox:
+        try:
+            ran = sandbox.start()
+            names = sandbox.remotes()
+        except Crash as exc:
+            ran, names = [], {}
+            result.notes.append(f"the notebook's code could not be run: {exc}")
+        executed = {i: r for (i, _), r in zip(code, ran, strict=False)}
+        for i, r in executed.items():
+            if not r.ok and ("took longer" in r.error or "Python process" in r.error):
+                result.notes.append(f"cell {i + 1}: {r.error}; the grader skipped it")
+        result.tests = run_tests(assignment, names)
+    result.score = sum(t.points for t in result.tests)
+    return result, record(assignment, cells, executed, result)
+
+
+# ------------------------------------------------------------------------------ the record
+
+
+def _outputs(output: str, error: str = "") -> list:
+    outs = []
+    if output:
+        outs.append(nbformat.v4.new_output("stream", name="stdout", text=output))
+    if error:
+        ename, _, evalue = error.partition(": ")
+        outs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                           traceback=[error]))
+    return outs
+
+
+def _cell(cell_type: str, source: str, meta: dict | None = None):
+    make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+            "raw": nbformat.v4.new_raw_cell}[cell_type]
+    new = make(source)
+    if meta:
+        new.metadata["nbgrader"] = json.loads(json.dumps(meta))
+    return new
+
+
+def record(assignment: Assignment, cells: list[dict], executed: dict, result: Result):
+    """The graded notebook: the student's cells with nbgrader metadata only where it matches the
+    release (first copy of each id, same cell type), every release cell with a grade id that is
+    missing put back where it belongs, and the outcome of each test as its output."""
+    release = assignment.graded_cells
+    order = list(release)
+    out, placed = [], {}
+    for i, cell in enumerate(cells):
+        kind, gid = cell["cell_type"], _nbgrader(cell).get("grade_id")
+        ref = release.get(gid) if isinstance(gid, str) and gid not in placed else None
+        if ref is not None and ref.cell_type == kind:
+            meta = _nbgrader(ref)
+            keep_student = not meta.get("locked") and not _is_test(meta)
+            new = _cell(kind, _text(cell.get("source")) if keep_student else ref.source, meta)
+            placed[gid] = len(out)
+        else:
+            new = _cell(kind, _text(cell.get("source")))
+        if kind == "code" and i in executed:
+            new.outputs = _outputs(executed[i].output, executed[i].error)
+        out.append(new)
+    for k, gid in enumerate(order):
+        if gid in placed:
+            continue
+        before = [placed[g] for g in order[:k] if g in placed]
+        at = max(before) + 1 if before else 0
+        for g in placed:
+            placed[g] += placed[g] >= at
+        ref = release[gid]
+        out.insert(at, _cell(ref.cell_type, ref.source, _nbgrader(ref)))
+        placed[gid] = at
+    outcome = {t.grade_id: t for t in result.tests}
+    for gid, at in placed.items():
+        if gid in outcome:
+            t = outcome[gid]
+            out[at].outputs = _outputs(t.output, f"AssertionError: {t.message}" if t.message else "")
+    if result.notes:
+        lines = "\n".join(f"- {n}" for n in result.notes)
+        out.insert(0, _cell("markdown", f"**Notes from the grader**\n\n{lines}"))
+    nb = nbformat.v4.new_notebook(cells=out, metadata=assignment.release.metadata)
+    nbformat.validate(nb)
+    return nb
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def write(result: Result, nb, out: Path) -> None:
+    """Write the notebook, then ``result.json`` (its presence means the grading finished)."""
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{result.notebook}.tmp"
+    nbformat.write(nb, tmp)
+    os.replace(tmp, out / result.notebook)
+    tmp = out / ".result.json.tmp"
+    tmp.write_text(json.dumps(asdict(result), indent=1))
+    os.replace(tmp, out / "result.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m autograder.grader", description=__doc__.split("\n")[0])
+    p.add_argument("--source", required=True, type=Path, help="the source notebook (with tests)")
+    p.add_argument("--release", required=True, type=Path, help="the released notebook")
+    p.add_argument("--submission", required=True, type=Path, help="the submission folder")
+    p.add_argument("--out", required=True, type=Path, help="folder for the graded notebook")
+    p.add_argument("--course", type=Path, help="course folder (hidden from student code)")
+    args = p.parse_args(argv)
+    assignment = Assignment.load(args.source, args.release)
+    try:
+        result, nb = grade(assignment, args.submission, args.source.name, Limits.from_env(),
+                           args.course)
+    except Exception:  # noqa: BLE001 - report, and let lossgrade mark the submission
+        traceback.print_exc()
+        return 2
+    write(result, nb, args.out)
+    print(json.dumps({"score": result.score, "max_score": result.max_score}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
