@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import core
-from autograder.sandbox import Crash, Limits, Sandbox, isolation
+from autograder.sandbox import Crash, Limits, Sandbox, SandboxError, isolation
 
 MAX_NOTEBOOK_MB = 100
 
@@ -81,9 +81,11 @@ def _text(source) -> str:
 def find_notebook(folder: Path, name: str) -> tuple[Path | None, list[str]]:
     """The submitted notebook ``name`` in ``folder``, or the only other notebook there."""
     wanted = folder / name
+    if wanted.is_symlink():  # it could point at the solutions
+        return None, [f"{name} is a symbolic link, not a file; submit the notebook itself"]
     if wanted.is_file():
         return wanted, []
-    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
     if len(others) == 1:
         return others[0], [f"graded {others[0].name}: the submission had no {name}"]
     found = ", ".join(p.name for p in others) or "no notebook at all"
@@ -321,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result, nb = grade(assignment, args.submission, args.source.name, Limits.from_env(),
                            args.course)
-    except Exception:  # noqa: BLE001 - report, and let lossgrade mark the submission
+    except (Exception, SandboxError):  # noqa: BLE001 - lossgrade reports it, caches nothing
         traceback.print_exc()
         return 2
     write(result, nb, args.out)

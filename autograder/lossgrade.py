@@ -7,35 +7,41 @@
     lossgrade feedback PS            feedback HTML (hidden test code left out), returned via exchange
     lossgrade export [--to FILE]     grades as CSV (nbgrader's columns)
 
-Every subcommand takes ``--course DIR`` (default ``course``). Autograding runs each submission with
-nbgrader in its own temporary copy of the course (so student code never runs next to ``source/``
-or the gradebook, and ``--jobs`` can run several at once); the results are then written into the
-real gradebook by one nbgrader process, without running student code again.
+Every subcommand takes ``--course DIR`` (default ``course``). Autograding grades each submission
+in its own grader process (:mod:`autograder.grader`: student code in a sandbox, the instructor's
+tests outside it), ``--jobs`` at a time, keeps each result under ``course/lossgrade/<PS>/``, and
+then writes the scores into the gradebook with nbgrader, one process at a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import csv
+import hashlib
+import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder.build import nbgrader, tool_env
+from autograder.sandbox import Limits
 
-SUBMISSION_TIMEOUT = 3600  # seconds for one whole submission (cells have their own limit)
-MAX_BATCH = 8  # submissions per nbgrader run in a worker
+SUBMISSION_TIMEOUT = 3600  # seconds for one whole submission (calls and cells have their own)
+MERGE_CHUNK = 50  # graded notebooks written to the gradebook per nbgrader run
 
 
 @dataclass
 class Outcome:
     student: str
-    ok: bool
-    message: str = ""
+    ok: bool  # a result exists (whatever the score)
+    message: str = ""  # notes from the grader, or why there is no result
+    result: dict | None = None
+    cached: bool = False
 
 
 def _course(path: str) -> Path:
@@ -111,41 +117,90 @@ def submissions(course: Path, ps: str) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / ps).is_dir())
 
 
-def _grade_in_copy(course: Path, ps: str, students: list[str], work: Path) -> list[Outcome]:
-    """Autograde some submissions with one nbgrader run inside ``work``, a copy of the course."""
-    work.mkdir(parents=True)
-    shutil.copy(course / "nbgrader_config.py", work)
-    shutil.copy(course / "gradebook.db", work)
-    if (course / "source" / ps).exists():
-        shutil.copytree(course / "source" / ps, work / "source" / ps)
-    for student in students:
-        shutil.copytree(course / "submitted" / student / ps, work / "submitted" / student / ps)
-    log = work / "autograde.log"
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", ps, "--force"]
-    timeout = SUBMISSION_TIMEOUT * len(students)
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def _folder_bytes(folder: Path) -> bytes:
+    """Names and contents of the files in a submission folder (what its grade depends on)."""
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            out += [str(p.relative_to(folder)).encode(), p.read_bytes()]
+    return b"\0".join(out)
+
+
+def _grader_version() -> bytes:
+    """The grading code itself: a new check or a fix invalidates earlier results."""
+    here = Path(__file__).resolve().parent
+    return b"".join(p.read_bytes() for p in sorted(here.rglob("*.py")))
+
+
+def _grade_one(course: Path, ps: str, student: str, base_key: str, cache: Path) -> Outcome:
+    """Grade one submission in its own grader process, unless an identical one was graded."""
+    folder = course / "submitted" / student / ps
+    key = _digest(base_key.encode(), _folder_bytes(folder))
+    done = cache / student
+    if (done / "key").is_file() and (done / "key").read_text() == key:
+        return _outcome(student, done, cached=True)
+    work = cache / f".work-{student}"
+    shutil.rmtree(work, ignore_errors=True)
+    cmd = [
+        sys.executable, "-m", "autograder.grader", "--course", str(course),
+        "--source", str(course / "source" / ps / f"{ps}.ipynb"),
+        "--release", str(course / "release" / ps / f"{ps}.ipynb"),
+        "--submission", str(folder), "--out", str(work),
+    ]
     try:
-        with log.open("w") as out:
-            subprocess.run(
-                cmd, cwd=work, env=tool_env(), stdout=out, stderr=subprocess.STDOUT, timeout=timeout
-            )
+        proc = subprocess.run(cmd, env=tool_env(), capture_output=True, text=True,
+                              timeout=SUBMISSION_TIMEOUT)
     except subprocess.TimeoutExpired:
-        pass  # whatever finished is kept; the rest is reported below
-    errors = [line.strip() for line in log.read_text().splitlines() if "ERROR" in line]
-    outcomes = []
-    for student in students:
-        # nbgrader removes the output of a submission it could not process
-        if any((work / "autograded" / student / ps).glob("*.ipynb")):
-            outcomes.append(Outcome(student, True))
-        else:
-            mine = [e for e in errors if student in e] or errors or ["nbgrader autograde failed"]
-            outcomes.append(Outcome(student, False, mine[-1]))
-    return outcomes
+        return Outcome(student, False, f"grading took longer than {SUBMISSION_TIMEOUT} s")
+    if proc.returncode != 0 or not (work / "result.json").is_file():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return Outcome(student, False, f"the grader failed: {tail[0]}")
+    (work / "key").write_text(key)
+    shutil.rmtree(done, ignore_errors=True)  # killed here? the student is just graded again
+    os.replace(work, done)
+    return _outcome(student, done, cached=False)
 
 
-def _chunks(students: list[str], jobs: int) -> list[list[str]]:
-    """About one batch per worker (at most MAX_BATCH each): few nbgrader start-ups, some progress."""
-    size = max(1, min(MAX_BATCH, math.ceil(len(students) / jobs)))
-    return [students[i : i + size] for i in range(0, len(students), size)]
+def _outcome(student: str, done: Path, cached: bool) -> Outcome:
+    result = json.loads((done / "result.json").read_text())
+    return Outcome(student, True, "; ".join(result["notes"]), result, cached)
+
+
+def _merge(course: Path, ps: str, outcomes: list[Outcome], cache: Path, tmp: Path) -> bool:
+    """Write the graded notebooks into the gradebook (one nbgrader process at a time)."""
+    from tqdm.auto import tqdm
+
+    graded = [o for o in outcomes if o.ok]
+    chunks = [graded[i : i + MERGE_CHUNK] for i in range(0, len(graded), MERGE_CHUNK)]
+    ok = True
+    with tqdm(total=len(graded), desc="gradebook", unit="submission") as bar:
+        for n, chunk in enumerate(chunks):
+            staged = tmp / f"staged-{n}"
+            for o in chunk:
+                dest = staged / o.student / ps
+                dest.mkdir(parents=True)
+                # the exchange's files (timestamp, submission secret) travel with the notebook
+                for extra in (course / "submitted" / o.student / ps).iterdir():
+                    if extra.is_file() and not extra.is_symlink() and extra.suffix != ".ipynb":
+                        shutil.copy(extra, dest / extra.name)
+                name = o.result["notebook"]
+                shutil.copy(cache / o.student / name, dest / name)
+            proc = subprocess.run(
+                [sys.executable, "-c", MERGE_SCRIPT, ps, str(staged)],
+                cwd=course, env=tool_env(), capture_output=True, text=True,
+            )
+            if proc.returncode != 0:
+                ok = False
+                print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+            bar.update(len(chunk))
+    return ok
 
 
 MERGE_SCRIPT = """
@@ -161,7 +216,7 @@ from traitlets.config import Config
 ps, staged = sys.argv[1], sys.argv[2]
 cfg = Config()
 cfg.CourseDirectory.submitted_directory = staged
-# the notebooks were executed already: keep their outputs, do not run them again
+# the notebooks were graded already: keep their outputs, do not run them again
 cfg.Autograde.sanitize_preprocessors = [
     DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
 ]
@@ -174,68 +229,71 @@ app.start()
 """
 
 
+def _report(course: Path, ps: str, outcomes: list[Outcome], cache: Path) -> None:
+    """``report.csv`` beside the results, and a summary of what needs an instructor's eye."""
+    rows = sorted(outcomes, key=lambda o: o.student)
+    with (cache / "report.csv").open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["student", "score", "max_score", "status", "notes"])
+        for o in rows:
+            r = o.result or {}
+            status = r.get("status", "not graded") if o.ok else "not graded"
+            out.writerow([o.student, r.get("score", ""), r.get("max_score", ""), status,
+                          o.message])
+    flagged = [o for o in rows if not o.ok or o.message]
+    for o in flagged:
+        print(f"  {o.student}: {o.message}" if o.ok else f"  could not grade {o.student}: {o.message}")
+    print(f"per-submission results: {cache / 'report.csv'}")
+
+
 def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | None = None) -> int:
-    """Grade every submission of ``ps``; one failing submission never stops the others."""
+    """Grade every submission of ``ps``; one bad submission never stops the others.
+
+    Results are kept per submission in ``course/lossgrade/<ps>/``, keyed by the submission's
+    contents and the grading code: a run that was stopped picks up where it left off, and a
+    second run regrades nothing and writes the same scores.
+    """
     from tqdm.auto import tqdm
+
+    from autograder.sandbox import isolation
 
     todo = students or submissions(course, ps)
     if not todo:
         print(f"no submissions of {ps} in {course / 'submitted'}; run `lossgrade collect {ps}`")
         return 1
-    if not (course / "gradebook.db").exists() or not (course / "release" / ps).exists():
+    release = course / "release" / ps / f"{ps}.ipynb"
+    if not (course / "gradebook.db").exists() or not release.exists():
         print(f"{ps} has not been released from this course yet; run `lossgrade release {ps}`")
         return 1
+    if isolation() == "process":
+        print("warning: Linux namespaces are not available, so student code runs as a plain "
+              "process (time and memory limits, no file-system or network isolation); see the "
+              "README's instructor section")
+    cache = course / "lossgrade" / ps
+    cache.mkdir(parents=True, exist_ok=True)
+    source = course / "source" / ps / f"{ps}.ipynb"
+    limits = json.dumps(asdict(Limits.from_env()), sort_keys=True).encode()
+    base_key = _digest(source.read_bytes(), release.read_bytes(), _grader_version(), limits)
     outcomes: list[Outcome] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(_grade_one, course, ps, s, base_key, cache): s for s in todo}
+        with tqdm(total=len(todo), desc=f"autograde {ps}", unit="submission") as bar:
+            for fut in as_completed(futures):
+                try:
+                    outcomes.append(fut.result())
+                except Exception as exc:  # noqa: BLE001 - e.g. an unreadable submission folder
+                    outcomes.append(Outcome(futures[fut], False, f"{type(exc).__name__}: {exc}"))
+                bar.update(1)
     with tempfile.TemporaryDirectory(prefix="lossgrade-") as tmp:
-        tmp_path = Path(tmp)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {
-                pool.submit(_grade_in_copy, course, ps, batch, tmp_path / "work" / str(i)): batch
-                for i, batch in enumerate(_chunks(todo, max(1, jobs)))
-            }
-            with tqdm(total=len(todo), desc=f"autograde {ps}", unit="submission") as bar:
-                for fut in as_completed(futures):
-                    try:
-                        done = fut.result()
-                    except Exception as exc:  # e.g. an unreadable submission folder
-                        done = [
-                            Outcome(s, False, f"{type(exc).__name__}: {exc}") for s in futures[fut]
-                        ]
-                    outcomes.extend(done)
-                    bar.update(len(done))
-        where = {
-            o.student: src
-            for src in (tmp_path / "work").iterdir()
-            for o in outcomes
-            if (src / "autograded" / o.student).exists()
-        }
-        graded = [o.student for o in outcomes if o.ok]
-        staged = tmp_path / "executed"
-        for student in graded:
-            src = where[student] / "autograded" / student / ps
-            shutil.copytree(src, staged / student / ps)
-            stamp = course / "submitted" / student / ps / "timestamp.txt"
-            if stamp.exists():
-                shutil.copy(stamp, staged / student / ps / "timestamp.txt")
-        merge_failed = False
-        if graded:
-            proc = subprocess.run(
-                [sys.executable, "-c", MERGE_SCRIPT, ps, str(staged)],
-                cwd=course,
-                env=tool_env(),
-                capture_output=True,
-                text=True,
-            )
-            merge_failed = proc.returncode != 0
-            if merge_failed:
-                print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
-    failed = [o for o in outcomes if not o.ok]
-    print(f"autograded {len(graded)} of {len(todo)} submissions of {ps}")
-    for o in sorted(failed, key=lambda o: o.student):
-        print(f"  could not grade {o.student}: {o.message}")
-    if merge_failed:
+        merged = _merge(course, ps, outcomes, cache, Path(tmp))
+    graded = [o for o in outcomes if o.ok]
+    reused = sum(o.cached for o in graded)
+    print(f"autograded {len(graded)} of {len(todo)} submissions of {ps}"
+          + (f" ({reused} unchanged since the last run)" if reused else ""))
+    _report(course, ps, outcomes, cache)
+    if not merged:
         print("  writing the scores to the gradebook failed (see above)")
-    return 1 if failed or merge_failed else 0
+    return 0 if merged and len(graded) == len(todo) else 1
 
 
 def cmd_feedback(course: Path, ps: str) -> int:

@@ -126,6 +126,13 @@ class Crash(Exception):
     """The worker process died or stopped answering."""
 
 
+class SandboxError(BaseException):
+    """The sandbox itself could not start: a problem of the grading machine, not the student's.
+
+    A BaseException, so that no ``except Exception`` on the way turns it into a failed check.
+    """
+
+
 @dataclass
 class CellResult:
     ok: bool
@@ -169,6 +176,15 @@ class Sandbox:
             self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, cwd=cwd, env=env, start_new_session=True,
         )
+        try:
+            hello, _ = wire.receive(self.proc.stdout.fileno(),
+                                    time.monotonic() + self.limits.start_seconds)
+        except (wire.Closed, wire.TooSlow, wire.BadMessage) as exc:
+            self.kill()
+            raise SandboxError(f"the sandbox did not start ({type(exc).__name__})") from None
+        if not hello.get("ready"):
+            self.kill()
+            raise SandboxError(f"the sandbox did not start: {hello.get('message')}")
 
     def kill(self) -> None:
         if self.proc is not None:

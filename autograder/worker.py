@@ -97,7 +97,11 @@ def isolate(masks: list[str], keep: list[str], uid: int | None, tmp_mb: int) -> 
     covers = {os.path.abspath(m) for m in masks if os.path.isdir(m)}
     if uid is not None:
         covers |= {a for a in (_unreachable_ancestor(k, uid) for k in keep) if a is not None}
+    done: list[str] = []
     for cover in sorted(covers, key=lambda c: c.count(os.sep)):
+        if any(cover.startswith(d + os.sep) for d in done):
+            continue  # already hidden with its parent
+        done.append(cover)
         inside = [k for k in keep if k.startswith(cover + os.sep)]
         held = [(k, os.open(k, os.O_PATH)) for k in inside]
         _empty(cover)
@@ -352,14 +356,19 @@ def main(argv: list[str] | None = None) -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    if args.isolate:
-        isolate(args.mask, args.keep, args.uid, args.tmp_mb)
-        supervise()
-    scratch = SCRATCH if args.isolate else os.getcwd()
-    os.chdir(scratch)
-    os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch, MPLBACKEND="Agg")
-    limit_resources(args.memory_mb, args.file_mb, args.cpu_seconds)
-    _stub_modules()
+    try:
+        if args.isolate:
+            isolate(args.mask, args.keep, args.uid, args.tmp_mb)
+            supervise()
+        scratch = SCRATCH if args.isolate else os.getcwd()
+        os.chdir(scratch)
+        os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch, MPLBACKEND="Agg")
+        limit_resources(args.memory_mb, args.file_mb, args.cpu_seconds)
+        _stub_modules()
+    except Exception as exc:  # noqa: BLE001 - tell the grader why, before any student code
+        wire.send(write_fd, {"ready": False, "message": f"{type(exc).__name__}: {exc}"})
+        raise SystemExit(1) from None
+    wire.send(write_fd, {"ready": True})
     Worker(read_fd, write_fd).serve()
 
 

@@ -302,7 +302,7 @@ def test_source_validates(graded):
     assert graded["validate"] == {}, graded["validate"]
 
 
-def test_a_broken_submission_is_reported_and_the_rest_kept(graded):
+def test_a_broken_submission_scores_zero_with_the_reason_and_the_rest_is_kept(graded):
     if graded["ps"] != ASSIGNMENTS[0]:
         pytest.skip("checked on one assignment")
     ps, course = graded["ps"], graded["course"]
@@ -319,6 +319,9 @@ def test_a_broken_submission_is_reported_and_the_rest_kept(graded):
         text=True,
         timeout=600,
     )
-    assert proc.returncode == 1
-    assert "autograded 1 of 2" in proc.stdout and "could not grade broken" in proc.stdout
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "autograded 2 of 2" in proc.stdout
+    assert "broken: " in proc.stdout and "invalid JSON" in proc.stdout
+    assert "(1 unchanged since the last run)" in proc.stdout  # the solution was not regraded
     assert scores(course, ps, "solution") == before
+    assert all(score == 0 for score, _ in scores(course, ps, "broken").values())
