@@ -92,9 +92,9 @@ def find_notebook(folder: Path, name: str) -> tuple[Path | None, list[str]]:
     return None, [f"no {name} in the submission (found: {found})"]
 
 
-def read_cells(path: Path) -> tuple[list[dict], list[str]]:
-    """The cells of a submitted notebook, read leniently; raises :class:`Unreadable`."""
-    notes = []
+def read_cells(path: Path, notes: list[str]) -> list[dict]:
+    """The cells of a submitted notebook, read leniently (problems go to ``notes``); raises
+    :class:`Unreadable` when there is no notebook to grade."""
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_MB * 2**20:
         raise Unreadable(f"{path.name} is {size / 2**20:.0f} MB (the limit is {MAX_NOTEBOOK_MB} MB)")
@@ -116,7 +116,7 @@ def read_cells(path: Path) -> tuple[list[dict], list[str]]:
             ("code", "markdown", "raw")]
     if len(good) < len(cells):
         notes.append(f"{len(cells) - len(good)} malformed cell(s) were ignored")
-    return good, notes
+    return good
 
 
 @dataclass
@@ -170,7 +170,14 @@ def student_code(cells: list[dict], assignment: Assignment) -> list[tuple[int, s
 
 def run_tests(assignment: Assignment, names: dict[str, object]) -> list[TestOutcome]:
     """Run the instructor's test cells here, with the student's names as stand-ins."""
-    core.LOCAL_TIME_LIMIT = False
+    local, core.LOCAL_TIME_LIMIT = core.LOCAL_TIME_LIMIT, False  # the worker times each call
+    try:
+        return _run_tests(assignment, names)
+    finally:
+        core.LOCAL_TIME_LIMIT = local
+
+
+def _run_tests(assignment: Assignment, names: dict[str, object]) -> list[TestOutcome]:
     trusted: dict[str, object] = {"__name__": "__grader__"}
     for source in assignment.setup:
         exec(compile(source, "<setup>", "exec"), trusted)  # noqa: S102 - the instructor's code
@@ -205,8 +212,7 @@ def grade(assignment: Assignment, folder: Path, notebook: str, limits: Limits,
         if path is None:
             result.status = "no notebook"
             raise Unreadable(result.notes[-1])
-        cells, notes = read_cells(path)
-        result.notes += notes
+        cells = read_cells(path, result.notes)
     except Unreadable as exc:
         result.status = "unreadable notebook" if path is not None else result.status
         if path is not None:
