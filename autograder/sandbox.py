@@ -105,9 +105,11 @@ def _unshare_prefix() -> list[str]:
 
 
 def hidden_paths(course: Path | None) -> list[str]:
-    """What student code must not see: the course, the solutions, the tests, the packages."""
-    paths = [ROOT / "solutions", ROOT / "tests", ROOT / "autograder", ROOT / "lossutils",
-             Path(tempfile.gettempdir())]
+    """What student code must not see: the project checkout (its course, solutions, tests and
+    packages; the interpreter's folders inside it are bound back), the course being graded,
+    temporary files and the home folder."""
+    paths = [ROOT, ROOT / "course", ROOT / "solutions", ROOT / "tests", ROOT / "autograder",
+             ROOT / "lossutils", Path(tempfile.gettempdir())]
     if course is not None:
         paths.append(course)
     paths += [Path.home()] if Path.home() != Path("/") else []

@@ -94,7 +94,8 @@ def isolate(masks: list[str], keep: list[str], uid: int | None, tmp_mb: int) -> 
     # cover each masked folder (and, for the sandbox user, each folder it may not enter that
     # holds part of the interpreter, e.g. a Python installed in /root) with an empty file
     # system, binding back the interpreter's folders beneath it through descriptors opened first
-    covers = {os.path.abspath(m) for m in masks if os.path.isdir(m)}
+    inside_keep = lambda m: any(m == k or m.startswith(k + os.sep) for k in keep)  # noqa: E731
+    covers = {os.path.abspath(m) for m in masks if os.path.isdir(m) and not inside_keep(m)}
     if uid is not None:
         covers |= {a for a in (_unreachable_ancestor(k, uid) for k in keep) if a is not None}
     done: list[str] = []
