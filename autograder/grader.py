@@ -97,14 +97,18 @@ def read_cells(path: Path, notes: list[str]) -> list[dict]:
     :class:`Unreadable` when there is no notebook to grade."""
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_MB * 2**20:
-        raise Unreadable(f"{path.name} is {size / 2**20:.0f} MB (the limit is {MAX_NOTEBOOK_MB} MB)")
+        raise Unreadable(
+            f"{path.name} is {size / 2**20:.0f} MB (the limit is {MAX_NOTEBOOK_MB} MB)"
+        )
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = raw.decode("utf-8", errors="replace")
-        notes.append(f"{path.name} is not valid UTF-8 (first bad byte at {exc.start}); "
-                     "undecodable bytes were replaced by U+FFFD")
+        notes.append(
+            f"{path.name} is not valid UTF-8 (first bad byte at {exc.start}); "
+            "undecodable bytes were replaced by U+FFFD"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -112,8 +116,11 @@ def read_cells(path: Path, notes: list[str]) -> list[dict]:
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
         raise Unreadable(f"{path.name} is not a notebook: it has no list of cells")
-    good = [c for c in cells if isinstance(c, dict) and c.get("cell_type") in
-            ("code", "markdown", "raw")]
+    good = [
+        c
+        for c in cells
+        if isinstance(c, dict) and c.get("cell_type") in ("code", "markdown", "raw")
+    ]
     if len(good) < len(cells):
         notes.append(f"{len(cells) - len(good)} malformed cell(s) were ignored")
     return good
@@ -143,14 +150,17 @@ class Assignment:
     def setup(self) -> list[str]:
         """Locked code cells that are not tests (imports the tests rely on)."""
         return [
-            c.source for c in self.source.cells
+            c.source
+            for c in self.source.cells
             if c.cell_type == "code" and _nbgrader(c).get("locked") and not _is_test(_nbgrader(c))
         ]
 
     @property
     def graded_cells(self) -> dict[str, nbformat.NotebookNode]:
         """Release cells with a grade id, in order."""
-        return {_nbgrader(c)["grade_id"]: c for c in self.release.cells if _nbgrader(c).get("grade_id")}
+        return {
+            _nbgrader(c)["grade_id"]: c for c in self.release.cells if _nbgrader(c).get("grade_id")
+        }
 
 
 # ------------------------------------------------------------------------------ grading
@@ -195,13 +205,15 @@ def _run_tests(assignment: Assignment, names: dict[str, object]) -> list[TestOut
             message = f"your code {exc}"
         except Exception as exc:  # noqa: BLE001 - a missing name, a check that could not run
             message = f"{type(exc).__name__}: {exc}"
-        outcomes.append(TestOutcome(gid, 0.0 if message else points, points, sink.getvalue(),
-                                    message))
+        outcomes.append(
+            TestOutcome(gid, 0.0 if message else points, points, sink.getvalue(), message)
+        )
     return outcomes
 
 
-def grade(assignment: Assignment, folder: Path, notebook: str, limits: Limits,
-          course: Path | None = None) -> tuple[Result, nbformat.NotebookNode]:
+def grade(
+    assignment: Assignment, folder: Path, notebook: str, limits: Limits, course: Path | None = None
+) -> tuple[Result, nbformat.NotebookNode]:
     """Grade the submission in ``folder``; the result and the notebook to record."""
     result = Result(notebook=notebook, status="graded", isolation=isolation())
     tests = assignment.tests
@@ -246,14 +258,16 @@ def _outputs(output: str, error: str = "") -> list:
         outs.append(nbformat.v4.new_output("stream", name="stdout", text=output))
     if error:
         ename, _, evalue = error.partition(": ")
-        outs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue,
-                                           traceback=[error]))
+        outs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[error]))
     return outs
 
 
 def _cell(cell_type: str, source: str, meta: dict | None = None):
-    make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
-            "raw": nbformat.v4.new_raw_cell}[cell_type]
+    make = {
+        "code": nbformat.v4.new_code_cell,
+        "markdown": nbformat.v4.new_markdown_cell,
+        "raw": nbformat.v4.new_raw_cell,
+    }[cell_type]
     new = make(source)
     if meta:
         new.metadata["nbgrader"] = json.loads(json.dumps(meta))
@@ -294,7 +308,9 @@ def record(assignment: Assignment, cells: list[dict], executed: dict, result: Re
     for gid, at in placed.items():
         if gid in outcome:
             t = outcome[gid]
-            out[at].outputs = _outputs(t.output, f"AssertionError: {t.message}" if t.message else "")
+            out[at].outputs = _outputs(
+                t.output, f"AssertionError: {t.message}" if t.message else ""
+            )
     if result.notes:
         lines = "\n".join(f"- {n}" for n in result.notes)
         out.insert(0, _cell("markdown", f"**Notes from the grader**\n\n{lines}"))
@@ -318,7 +334,9 @@ def write(result: Result, nb, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m autograder.grader", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m autograder.grader", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--source", required=True, type=Path, help="the source notebook (with tests)")
     p.add_argument("--release", required=True, type=Path, help="the released notebook")
     p.add_argument("--submission", required=True, type=Path, help="the submission folder")
@@ -327,8 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     assignment = Assignment.load(args.source, args.release)
     try:
-        result, nb = grade(assignment, args.submission, args.source.name, Limits.from_env(),
-                           args.course)
+        result, nb = grade(
+            assignment, args.submission, args.source.name, Limits.from_env(), args.course
+        )
     except (Exception, SandboxError):  # noqa: BLE001 - lossgrade reports it, caches nothing
         traceback.print_exc()
         return 2

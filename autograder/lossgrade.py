@@ -149,14 +149,24 @@ def _grade_one(course: Path, ps: str, student: str, base_key: str, cache: Path) 
     work = cache / f".work-{student}"
     shutil.rmtree(work, ignore_errors=True)
     cmd = [
-        sys.executable, "-m", "autograder.grader", "--course", str(course),
-        "--source", str(course / "source" / ps / f"{ps}.ipynb"),
-        "--release", str(course / "release" / ps / f"{ps}.ipynb"),
-        "--submission", str(folder), "--out", str(work),
+        sys.executable,
+        "-m",
+        "autograder.grader",
+        "--course",
+        str(course),
+        "--source",
+        str(course / "source" / ps / f"{ps}.ipynb"),
+        "--release",
+        str(course / "release" / ps / f"{ps}.ipynb"),
+        "--submission",
+        str(folder),
+        "--out",
+        str(work),
     ]
     try:
-        proc = subprocess.run(cmd, env=tool_env(), capture_output=True, text=True,
-                              timeout=SUBMISSION_TIMEOUT)
+        proc = subprocess.run(
+            cmd, env=tool_env(), capture_output=True, text=True, timeout=SUBMISSION_TIMEOUT
+        )
     except subprocess.TimeoutExpired:
         return Outcome(student, False, f"grading took longer than {SUBMISSION_TIMEOUT} s")
     if proc.returncode != 0 or not (work / "result.json").is_file():
@@ -194,7 +204,10 @@ def _merge(course: Path, ps: str, outcomes: list[Outcome], cache: Path, tmp: Pat
                 shutil.copy(cache / o.student / name, dest / name)
             proc = subprocess.run(
                 [sys.executable, "-c", MERGE_SCRIPT, ps, str(staged)],
-                cwd=course, env=tool_env(), capture_output=True, text=True,
+                cwd=course,
+                env=tool_env(),
+                capture_output=True,
+                text=True,
             )
             if proc.returncode != 0:
                 ok = False
@@ -238,11 +251,12 @@ def _report(course: Path, ps: str, outcomes: list[Outcome], cache: Path) -> None
         for o in rows:
             r = o.result or {}
             status = r.get("status", "not graded") if o.ok else "not graded"
-            out.writerow([o.student, r.get("score", ""), r.get("max_score", ""), status,
-                          o.message])
+            out.writerow([o.student, r.get("score", ""), r.get("max_score", ""), status, o.message])
     flagged = [o for o in rows if not o.ok or o.message]
     for o in flagged:
-        print(f"  {o.student}: {o.message}" if o.ok else f"  could not grade {o.student}: {o.message}")
+        print(
+            f"  {o.student}: {o.message}" if o.ok else f"  could not grade {o.student}: {o.message}"
+        )
     print(f"per-submission results: {cache / 'report.csv'}")
 
 
@@ -266,9 +280,11 @@ def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | No
         print(f"{ps} has not been released from this course yet; run `lossgrade release {ps}`")
         return 1
     if isolation() == "process":
-        print("warning: Linux namespaces are not available, so student code runs as a plain "
-              "process (time and memory limits, no file-system or network isolation); see the "
-              "README's instructor section")
+        print(
+            "warning: Linux namespaces are not available, so student code runs as a plain "
+            "process (time and memory limits, no file-system or network isolation); see the "
+            "README's instructor section"
+        )
     cache = course / "lossgrade" / ps
     cache.mkdir(parents=True, exist_ok=True)
     source = course / "source" / ps / f"{ps}.ipynb"
@@ -288,8 +304,10 @@ def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | No
         merged = _merge(course, ps, outcomes, cache, Path(tmp))
     graded = [o for o in outcomes if o.ok]
     reused = sum(o.cached for o in graded)
-    print(f"autograded {len(graded)} of {len(todo)} submissions of {ps}"
-          + (f" ({reused} unchanged since the last run)" if reused else ""))
+    print(
+        f"autograded {len(graded)} of {len(todo)} submissions of {ps}"
+        + (f" ({reused} unchanged since the last run)" if reused else "")
+    )
     _report(course, ps, outcomes, cache)
     if not merged:
         print("  writing the scores to the gradebook failed (see above)")

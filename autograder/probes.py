@@ -12,8 +12,9 @@ from __future__ import annotations
 from autograder.core import Fail
 
 
-def autograd_function(fn, pred, target, uw, ow, *, want: str = "value", upstream=1.0,
-                      target_grad=False):
+def autograd_function(
+    fn, pred, target, uw, ow, *, want: str = "value", upstream=1.0, target_grad=False
+):
     """``fn.apply(pred, target, uw, ow)`` on float64 tensors, then the value or a gradient.
 
     ``want`` is "value", "pred_grad" or "target_grad"; backward runs on ``upstream * loss``.

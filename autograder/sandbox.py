@@ -56,8 +56,11 @@ class Limits:
     def from_env(cls) -> Limits:
         """Defaults, overridden by ``LOSSGRADE_CALL_SECONDS``, ``LOSSGRADE_CELL_SECONDS`` and
         ``LOSSGRADE_MEMORY_MB``."""
-        names = {"call_seconds": "CALL_SECONDS", "cell_seconds": "CELL_SECONDS",
-                 "memory_mb": "MEMORY_MB"}
+        names = {
+            "call_seconds": "CALL_SECONDS",
+            "cell_seconds": "CELL_SECONDS",
+            "memory_mb": "MEMORY_MB",
+        }
         values = {}
         for attr, env in names.items():
             raw = os.environ.get(f"LOSSGRADE_{env}")
@@ -99,8 +102,16 @@ def isolation() -> str:
 def _unshare_prefix() -> list[str]:
     user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
     return [
-        shutil.which("unshare") or "unshare", *user, "--mount", "--net", "--ipc", "--uts",
-        "--pid", "--fork", "--kill-child", "--mount-proc",
+        shutil.which("unshare") or "unshare",
+        *user,
+        "--mount",
+        "--net",
+        "--ipc",
+        "--uts",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
     ]
 
 
@@ -108,8 +119,15 @@ def hidden_paths(course: Path | None) -> list[str]:
     """What student code must not see: the project checkout (its course, solutions, tests and
     packages; the interpreter's folders inside it are bound back), the course being graded,
     temporary files and the home folder."""
-    paths = [ROOT, ROOT / "course", ROOT / "solutions", ROOT / "tests", ROOT / "autograder",
-             ROOT / "lossutils", Path(tempfile.gettempdir())]
+    paths = [
+        ROOT,
+        ROOT / "course",
+        ROOT / "solutions",
+        ROOT / "tests",
+        ROOT / "autograder",
+        ROOT / "lossutils",
+        Path(tempfile.gettempdir()),
+    ]
     if course is not None:
         paths.append(course)
     paths += [Path.home()] if Path.home() != Path("/") else []
@@ -157,8 +175,11 @@ class Sandbox:
     # -------------------------------------------------------------- process
     def _command(self) -> list[str]:
         lim = self.limits
-        opts = [f"--memory-mb={lim.memory_mb}", f"--file-mb={lim.file_mb}",
-                f"--tmp-mb={lim.tmp_mb}"]
+        opts = [
+            f"--memory-mb={lim.memory_mb}",
+            f"--file-mb={lim.file_mb}",
+            f"--tmp-mb={lim.tmp_mb}",
+        ]
         worker = [sys.executable, "-m", "autograder.worker", *opts]
         if isolation() == "process":
             return worker
@@ -170,17 +191,29 @@ class Sandbox:
 
     def _spawn(self) -> None:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
-        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+        env.update(
+            OMP_NUM_THREADS="1",
+            OPENBLAS_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            PYTHONPATH=str(ROOT),
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONHASHSEED="0",
+        )
         cwd = tempfile.mkdtemp(prefix="lossgrade-scratch-")
         self._scratch = cwd
         self.proc = subprocess.Popen(
-            self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, cwd=cwd, env=env, start_new_session=True,
+            self._command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
         )
         try:
-            hello, _ = wire.receive(self.proc.stdout.fileno(),
-                                    time.monotonic() + self.limits.start_seconds)
+            hello, _ = wire.receive(
+                self.proc.stdout.fileno(), time.monotonic() + self.limits.start_seconds
+            )
         except (wire.Closed, wire.TooSlow, wire.BadMessage) as exc:
             self.kill()
             raise SandboxError(f"the sandbox did not start ({type(exc).__name__})") from None
@@ -242,8 +275,9 @@ class Sandbox:
             if self.proc is None:
                 self._respawn_quietly()
             try:
-                reply, _ = self.request({"op": "exec", "index": i, "source": source},
-                                        seconds=self.limits.cell_seconds)
+                reply, _ = self.request(
+                    {"op": "exec", "index": i, "source": source}, seconds=self.limits.cell_seconds
+                )
             except Crash as exc:
                 self.cell_results.append(CellResult(False, "", f"this cell {exc}"))
                 continue
@@ -261,8 +295,10 @@ class Sandbox:
         self.restarts += 1
         self._spawn()
         for i in self.good_cells:
-            self.request({"op": "exec", "index": i, "source": self.cells[i]},
-                         seconds=self.limits.cell_seconds)
+            self.request(
+                {"op": "exec", "index": i, "source": self.cells[i]},
+                seconds=self.limits.cell_seconds,
+            )
 
     def names(self) -> dict[str, dict]:
         """Names the cells defined: their kind ("function", "class" or "value:<type>") and, for
@@ -286,8 +322,13 @@ class Sandbox:
         if self.proc is None:
             self._respawn_quietly()
         blobs: list[bytes] = []
-        header = {"op": "call", "target": target, "probe": probe,
-                  "args": wire.encode(list(args), blobs), "kwargs": wire.encode(kwargs, blobs)}
+        header = {
+            "op": "call",
+            "target": target,
+            "probe": probe,
+            "args": wire.encode(list(args), blobs),
+            "kwargs": wire.encode(kwargs, blobs),
+        }
         name = target if probe is None else f"{target} ({probe})"
         try:
             reply, rblobs = self.request(header, blobs, seconds=self.limits.call_seconds)
@@ -295,13 +336,16 @@ class Sandbox:
             raise Fail(f"{name} {exc}") from None
         if not reply["ok"]:
             raise _as_exception(reply)
-        if reply.get("after") is not None:
-            after_args, after_kwargs = wire.decode(reply["after"], rblobs)
-            _write_back(args, after_args)
-            _write_back([kwargs[k] for k in kwargs],
-                        [after_kwargs.get(k) for k in kwargs] if isinstance(after_kwargs, dict)
-                        else [])
-        return wire.decode(reply["value"], rblobs)
+        try:
+            value = wire.decode(reply["value"], rblobs)
+            if reply.get("after") is not None:
+                after_args, after_kwargs = wire.decode(reply["after"], rblobs)
+                _write_back(args, after_args)
+                if isinstance(after_kwargs, dict):
+                    _write_back(list(kwargs.values()), [after_kwargs.get(k) for k in kwargs])
+        except (ValueError, TypeError, KeyError, IndexError, OSError) as exc:
+            raise Fail(f"{name} sent back something the grader cannot read ({exc})") from None
+        return value
 
 
 def _death(code: int | None) -> str:
@@ -309,8 +353,12 @@ def _death(code: int | None) -> str:
         code = 128 - code  # the namespace's first process reports a signal s as 128 + s
     if code is not None and code < 0:
         sig = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        words = {"SIGSEGV": "a segmentation fault", "SIGKILL": "being killed (out of memory?)",
-                 "SIGABRT": "an abort", "SIGXCPU": "running out of CPU time"}
+        words = {
+            "SIGSEGV": "a segmentation fault",
+            "SIGKILL": "being killed (out of memory?)",
+            "SIGABRT": "an abort",
+            "SIGXCPU": "running out of CPU time",
+        }
         return f"crashed the Python process ({words.get(sig, sig)})"
     if code is not None and code > 0:
         return f"ended the Python process (os._exit({code})?)"

@@ -84,8 +84,9 @@ def decode(data, blobs: list[bytes]):
     if not isinstance(data, dict):
         return data
     if "array" in data or "scalar" in data:
-        arr = np.load(io.BytesIO(blobs[int(data.get("array", data.get("scalar")))]),
-                      allow_pickle=False)
+        arr = np.load(
+            io.BytesIO(blobs[int(data.get("array", data.get("scalar")))]), allow_pickle=False
+        )
         return arr[()] if "scalar" in data else arr
     if "list" in data:
         return [decode(v, blobs) for v in data["list"]]
@@ -105,7 +106,7 @@ def pack(header: dict, blobs: list[bytes]) -> bytes:
 def send(fd: int, header: dict, blobs: list[bytes] = ()) -> None:
     data = memoryview(pack(header, list(blobs)))
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
@@ -127,7 +128,9 @@ def receive(fd: int, deadline: float | None = None, limit: int = MAX_MESSAGE):
     """One message as ``(header, blobs)``; raises Closed, TooSlow or BadMessage."""
     (size,) = _LEN.unpack(_read_exact(fd, _LEN.size, deadline))
     if size > limit:
-        raise BadMessage(f"a message of {size / 2**20:.0f} MB (the limit is {limit / 2**20:.0f} MB)")
+        raise BadMessage(
+            f"a message of {size / 2**20:.0f} MB (the limit is {limit / 2**20:.0f} MB)"
+        )
     body = _read_exact(fd, size, deadline)
     try:
         (head_len,) = _LEN.unpack(body[: _LEN.size])

@@ -44,8 +44,12 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 _KEEP_FLAGS = {
-    "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
-    "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME,
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
 }
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
 
@@ -297,7 +301,8 @@ class Worker:
 
     def on_names(self, msg, blobs) -> None:
         names = {
-            k: _describe(v) for k, v in list(self.namespace.items())[:5000]
+            k: _describe(v)
+            for k, v in list(self.namespace.items())[:5000]
             if not k.startswith("__")
         }
         self.reply({"ok": True, "names": names})
@@ -305,8 +310,15 @@ class Worker:
     def on_call(self, msg, blobs) -> None:
         target = str(msg.get("target"))
         if target not in self.namespace:
-            self.reply({"ok": False, "error": "NameError", "builtin": True, "fail": False,
-                        "message": f"name {target!r} is not defined"})
+            self.reply(
+                {
+                    "ok": False,
+                    "error": "NameError",
+                    "builtin": True,
+                    "fail": False,
+                    "message": f"name {target!r} is not defined",
+                }
+            )
             return
         fn = self.namespace[target]
         probe = msg.get("probe")

@@ -1,10 +1,11 @@
 """Autograding throughput: N submissions of one assignment with `lossgrade autograde --jobs 1|2`.
 
-    python benchmarks/bench_autograde.py [--ps ps01_regression] [-n 50] [--jobs 1 2]
+    python benchmarks/bench_autograde.py [--ps ps01_regression] [-n 200] [--jobs 1 2]
 
 Builds a temporary course, releases the assignment, writes N submissions (the worked solution)
-straight into ``submitted/``, then times ``lossgrade autograde`` once per ``--jobs`` value and
-prints submissions per minute.
+straight into ``submitted/``, then times ``lossgrade autograde`` once per ``--jobs`` value (from
+an empty result cache) and prints submissions per minute and the peak memory of the whole process
+tree (lossgrade, its grader processes and their sandboxed workers), sampled every 0.2 s.
 """
 
 from __future__ import annotations
@@ -26,15 +27,38 @@ ROOT = Path(__file__).resolve().parent.parent
 MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
-def lossgrade(course: Path, *args: str) -> float:
+def tree_rss(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants, in bytes."""
+    import psutil
+
+    try:
+        procs = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def lossgrade(course: Path, *args: str) -> tuple[float, int]:
+    """Run lossgrade; its wall time and the peak memory of its process tree."""
     env = dict(
         os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     )
     env["LOSSGRADE_EXCHANGE"] = str(course.parent / "exchange")
     cmd = [sys.executable, "-m", "autograder.lossgrade", *args, "--course", str(course)]
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.2)
+    assert proc.returncode == 0, f"{' '.join(args)} failed"
+    return time.perf_counter() - start, peak
 
 
 def solved_release(course: Path, ps: str) -> nbformat.NotebookNode:
@@ -55,7 +79,7 @@ def solved_release(course: Path, ps: str) -> nbformat.NotebookNode:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ps", default="ps01_regression")
-    parser.add_argument("-n", type=int, default=50, help="number of submissions")
+    parser.add_argument("-n", type=int, default=200, help="number of submissions")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
@@ -72,14 +96,16 @@ def main() -> None:
             nbformat.write(nb, folder / f"{args.ps}.ipynb")
         print(f"{args.n} submissions of {args.ps} on {os.cpu_count()} CPU cores")
         for jobs in args.jobs:
-            seconds = lossgrade(course, "autograde", args.ps, "--jobs", str(jobs))
+            shutil.rmtree(course / "lossgrade", ignore_errors=True)  # grade everything again
+            seconds, peak = lossgrade(course, "autograde", args.ps, "--jobs", str(jobs))
             lossgrade(course, "export", "--to", str(course / "grades.csv"))
             with (course / "grades.csv").open() as f:
                 rows = list(csv.DictReader(f))
             scores = {float(r["raw_score"]) for r in rows}
             assert len(rows) == args.n and len(scores) == 1 and scores.pop() > 0, rows[:3]
             print(
-                f"--jobs {jobs}: {seconds:6.1f} s, {60 * args.n / seconds:5.1f} submissions/minute",
+                f"--jobs {jobs}: {seconds:6.1f} s, {60 * args.n / seconds:5.1f} submissions/minute, "
+                f"peak memory {peak / 2**20:.0f} MiB",
                 flush=True,
             )
 

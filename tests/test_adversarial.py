@@ -18,10 +18,16 @@ from tests.adversarial import CASES, COURSE, NOTEBOOK, RELEASE, SOURCE, WRITES, 
 
 LIMITS = Limits(call_seconds=2.0, cell_seconds=4.0, memory_mb=1024)
 PROCESS_MODE = {
-    "function never returns", "function calls sys.exit()", "function calls os._exit()",
-    "function segfaults", "a cell kills its own process", "function allocates far too much memory",
-    "megabytes of printed output", "stderr and warnings from correct code",
-    "function changes its input in place", "monkeypatches numpy and builtins from inside the function",
+    "function never returns",
+    "function calls sys.exit()",
+    "function calls os._exit()",
+    "function segfaults",
+    "a cell kills its own process",
+    "function allocates far too much memory",
+    "megabytes of printed output",
+    "stderr and warnings from correct code",
+    "function changes its input in place",
+    "monkeypatches numpy and builtins from inside the function",
     "function leaves a process running",
 }
 
@@ -62,9 +68,7 @@ def test_corpus_case(case, assignment, tmp_path):
     check_case(case, assignment, tmp_path / "submission")
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c.name in PROCESS_MODE], ids=lambda c: c.name
-)
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in PROCESS_MODE], ids=lambda c: c.name)
 def test_corpus_case_without_namespaces(case, assignment, tmp_path, monkeypatch):
     monkeypatch.setenv("LOSSGRADE_ISOLATION", "process")
     isolation.cache_clear()

@@ -20,7 +20,11 @@ from tests.adversarial import CASES, COURSE, PS, RELEASE, expected
 
 pytestmark = pytest.mark.slow
 
-LIMITS = {"LOSSGRADE_CALL_SECONDS": "2", "LOSSGRADE_CELL_SECONDS": "4", "LOSSGRADE_MEMORY_MB": "1024"}
+LIMITS = {
+    "LOSSGRADE_CALL_SECONDS": "2",
+    "LOSSGRADE_CELL_SECONDS": "4",
+    "LOSSGRADE_MEMORY_MB": "1024",
+}
 
 
 def slug(name: str) -> str:
@@ -97,10 +101,23 @@ def test_a_killed_run_resumes_without_losing_a_submission(course):
     for i, s in enumerate(students):
         (correct if i % 2 == 0 else wrong).build(course / "submitted" / s / PS)
     picks = [arg for s in students for arg in ("--student", s)]
-    cmd = [sys.executable, "-m", "autograder.lossgrade", "autograde", PS, *picks,
-           "--course", str(course)]
-    run = subprocess.Popen(cmd, env=env(course), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder.lossgrade",
+        "autograde",
+        PS,
+        *picks,
+        "--course",
+        str(course),
+    ]
+    run = subprocess.Popen(
+        cmd,
+        env=env(course),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     results = course / "lossgrade" / PS
     deadline = time.monotonic() + 300
     while sum((results / s / "result.json").exists() for s in students) < 2:

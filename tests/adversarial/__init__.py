@@ -121,7 +121,9 @@ def _correct(nb):
 
 @case("function never returns", lose={"mse"})
 def _hang(nb):
-    replace(nb, "mse", 'def mse(pred, target, *, reduction="mean"):\n    while True:\n        pass\n')
+    replace(
+        nb, "mse", 'def mse(pred, target, *, reduction="mean"):\n    while True:\n        pass\n'
+    )
 
 
 @case("cell never finishes", note="took longer")
@@ -131,19 +133,28 @@ def _hang_cell(nb):
 
 @case("function calls sys.exit()", lose={"mae"})
 def _sys_exit(nb):
-    replace(nb, "mae", 'import sys\n\ndef mae(pred, target, *, reduction="mean"):\n    sys.exit(0)\n')
+    replace(
+        nb, "mae", 'import sys\n\ndef mae(pred, target, *, reduction="mean"):\n    sys.exit(0)\n'
+    )
 
 
 @case("function calls os._exit()", lose={"huber"})
 def _os_exit(nb):
-    replace(nb, "huber", 'import os\n\ndef huber(pred, target, *, delta=1.0, reduction="mean"):\n'
-                         "    os._exit(0)\n")
+    replace(
+        nb,
+        "huber",
+        'import os\n\ndef huber(pred, target, *, delta=1.0, reduction="mean"):\n    os._exit(0)\n',
+    )
 
 
 @case("function segfaults", lose={"quantile"})
 def _segfault(nb):
-    replace(nb, "quantile", 'import ctypes\n\ndef quantile(pred, target, *, q=0.5, reduction="mean"):\n'
-                            "    return ctypes.string_at(0)\n")
+    replace(
+        nb,
+        "quantile",
+        'import ctypes\n\ndef quantile(pred, target, *, q=0.5, reduction="mean"):\n'
+        "    return ctypes.string_at(0)\n",
+    )
 
 
 @case("a cell calls os._exit()", note="ended the Python process")
@@ -163,8 +174,12 @@ def _system_exit_cell(nb):
 
 @case("function recurses forever", lose={"mse"})
 def _recursion(nb):
-    replace(nb, "mse", 'def mse(pred, target, *, reduction="mean"):\n'
-                       "    return mse(pred, target, reduction=reduction)\n")
+    replace(
+        nb,
+        "mse",
+        'def mse(pred, target, *, reduction="mean"):\n'
+        "    return mse(pred, target, reduction=reduction)\n",
+    )
 
 
 # ------------------------------------------------------------------ memory, output, processes
@@ -172,14 +187,22 @@ def _recursion(nb):
 
 @case("function allocates far too much memory", lose={"mse"})
 def _memory(nb):
-    replace(nb, "mse", 'def mse(pred, target, *, reduction="mean"):\n'
-                       "    big = np.ones((200_000, 100_000))\n    return big.sum()\n")
+    replace(
+        nb,
+        "mse",
+        'def mse(pred, target, *, reduction="mean"):\n'
+        "    big = np.ones((200_000, 100_000))\n    return big.sum()\n",
+    )
 
 
 @case("function grows memory until it runs out", lose={"mae"})
 def _memory_grow(nb):
-    replace(nb, "mae", 'def mae(pred, target, *, reduction="mean"):\n    hoard = []\n'
-                       "    while True:\n        hoard.append(np.ones(10**7))\n")
+    replace(
+        nb,
+        "mae",
+        'def mae(pred, target, *, reduction="mean"):\n    hoard = []\n'
+        "    while True:\n        hoard.append(np.ones(10**7))\n",
+    )
 
 
 @case("megabytes of printed output")
@@ -197,14 +220,19 @@ def _stderr(nb):
         (cell,) = [c for c in nb.cells if grade_id(c) == name]
         cell.source = "import sys, warnings\n" + cell.source.replace(
             '"""\n',
-            '"""\n    print("debug", file=sys.stderr)\n    warnings.warn("careful")\n', 1,
+            '"""\n    print("debug", file=sys.stderr)\n    warnings.warn("careful")\n',
+            1,
         )
 
 
 @case("function leaves a process running", lose={"mse"})
 def _background(nb):
-    replace(nb, "mse", 'import subprocess\n\ndef mse(pred, target, *, reduction="mean"):\n'
-                       '    subprocess.Popen(["sleep", "300"])\n    return 0.0\n')
+    replace(
+        nb,
+        "mse",
+        'import subprocess\n\ndef mse(pred, target, *, reduction="mean"):\n'
+        '    subprocess.Popen(["sleep", "300"])\n    return 0.0\n',
+    )
 
 
 # ------------------------------------------------------------------ wrong answers
@@ -212,19 +240,34 @@ def _background(nb):
 
 @case("wrong return types and exceptions", lose=set(FUNCTIONS))
 def _types(nb):
-    replace(nb, "mse", 'def mse(pred, target, *, reduction="mean"):\n    ((pred - target) ** 2).mean()\n')
+    replace(
+        nb,
+        "mse",
+        'def mse(pred, target, *, reduction="mean"):\n    ((pred - target) ** 2).mean()\n',
+    )
     replace(nb, "mae", 'def mae(pred, target, *, reduction="mean"):\n    return "0.5"\n')
-    replace(nb, "huber", 'def huber(pred, target, *, delta=1.0, reduction="mean"):\n'
-                         "    return [0.5, 0.5]\n")
-    replace(nb, "quantile", 'def quantile(pred, target, *, q=0.5, reduction="mean"):\n'
-                            '    raise RuntimeError("not today")\n')
+    replace(
+        nb,
+        "huber",
+        'def huber(pred, target, *, delta=1.0, reduction="mean"):\n    return [0.5, 0.5]\n',
+    )
+    replace(
+        nb,
+        "quantile",
+        'def quantile(pred, target, *, q=0.5, reduction="mean"):\n'
+        '    raise RuntimeError("not today")\n',
+    )
 
 
 @case("function changes its input in place", lose={"mse"})
 def _mutation(nb):
-    replace(nb, "mse", 'def mse(pred, target, *, reduction="mean"):\n    pred -= target\n'
-                       "    pred **= 2\n    return pred.mean() if reduction == 'mean' else "
-                       "pred.sum() if reduction == 'sum' else pred\n")
+    replace(
+        nb,
+        "mse",
+        'def mse(pred, target, *, reduction="mean"):\n    pred -= target\n'
+        "    pred **= 2\n    return pred.mean() if reduction == 'mean' else "
+        "pred.sum() if reduction == 'sum' else pred\n",
+    )
 
 
 @case("a name bound to a number instead of a function", lose={"mse"})
@@ -263,8 +306,10 @@ def _duplicated_tests(nb):
 
 @case("test cells turned into markdown")
 def _retyped_tests(nb):
-    nb.cells = [nbformat.v4.new_markdown_cell(c.source, metadata=c.metadata) if is_test(c) else c
-                for c in nb.cells]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(c.source, metadata=c.metadata) if is_test(c) else c
+        for c in nb.cells
+    ]
 
 
 @case("ids and metadata changed, points inflated")
@@ -277,8 +322,14 @@ def _metadata(nb):
             meta["points"] = 100
         cell["id"] = "same-id"
     add(nb, "x = 1")
-    nb.cells[-1].metadata["nbgrader"] = {"grade": True, "solution": False, "points": 50,
-                                         "grade_id": "bonus", "locked": False, "schema_version": 3}
+    nb.cells[-1].metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "points": 50,
+        "grade_id": "bonus",
+        "locked": False,
+        "schema_version": 3,
+    }
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
 
 
@@ -295,31 +346,41 @@ def _test_swap(nb):
 @case("monkeypatches numpy at the top level", lose={"mse"})
 def _patch_numpy(nb):
     replace(nb, "mse", WRONG_MSE)
-    add(nb, "np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
-            "np.testing.assert_allclose = lambda *a, **k: None\n"
-            "np.isfinite = lambda x: np.ones(np.shape(x), bool)")
+    add(
+        nb,
+        "np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "np.isfinite = lambda x: np.ones(np.shape(x), bool)",
+    )
 
 
 @case("monkeypatches numpy and builtins from inside the function", lose={"mse"})
 def _patch_in_call(nb):
-    replace(nb, "mse", 'import builtins\n\ndef mse(pred, target, *, reduction="mean"):\n'
-                       "    np.allclose = lambda *a, **k: True\n"
-                       "    builtins.isinstance = lambda *a: True\n"
-                       "    builtins.AssertionError = type('Nope', (Exception,), {})\n"
-                       "    return 0.0\n")
+    replace(
+        nb,
+        "mse",
+        'import builtins\n\ndef mse(pred, target, *, reduction="mean"):\n'
+        "    np.allclose = lambda *a, **k: True\n"
+        "    builtins.isinstance = lambda *a: True\n"
+        "    builtins.AssertionError = type('Nope', (Exception,), {})\n"
+        "    return 0.0\n",
+    )
 
 
 @case("monkeypatches the autograder", lose={"mse"})
 def _patch_autograder(nb):
     replace(nb, "mse", WRONG_MSE)
-    add(nb, "import sys, autograder\nautograder.grade = autograder.check = lambda *a, **k: None\n"
-            "for name, mod in list(sys.modules.items()):\n"
-            "    if name.startswith('autograder'):\n"
-            "        for attr in ('grade', 'check', 'expect_close', '_matches', 'call'):\n"
-            "            if hasattr(mod, attr):\n"
-            "                setattr(mod, attr, lambda *a, **k: True)\n"
-            "try:\n    import autograder.core as core\n    core.expect_close = lambda *a, **k: None\n"
-            "except Exception:\n    pass")
+    add(
+        nb,
+        "import sys, autograder\nautograder.grade = autograder.check = lambda *a, **k: None\n"
+        "for name, mod in list(sys.modules.items()):\n"
+        "    if name.startswith('autograder'):\n"
+        "        for attr in ('grade', 'check', 'expect_close', '_matches', 'call'):\n"
+        "            if hasattr(mod, attr):\n"
+        "                setattr(mod, attr, lambda *a, **k: True)\n"
+        "try:\n    import autograder.core as core\n    core.expect_close = lambda *a, **k: None\n"
+        "except Exception:\n    pass",
+    )
 
 
 @case("imports the reference from lossutils", lose={"mse"})
@@ -359,26 +420,40 @@ def _read_source(nb):
 
 @case("reads the gradebook", lose={"mse"}, namespace_only=True)
 def _read_gradebook(nb):
-    replace(nb, "mse", f'def mse(pred, target, *, reduction="mean"):\n'
-                       f"    open({str(COURSE / 'gradebook.db')!r}, 'rb').read(16)\n"
-                       "    return ((pred - target) ** 2).mean()\n")
+    replace(
+        nb,
+        "mse",
+        f'def mse(pred, target, *, reduction="mean"):\n'
+        f"    open({str(COURSE / 'gradebook.db')!r}, 'rb').read(16)\n"
+        "    return ((pred - target) ** 2).mean()\n",
+    )
 
 
-WRITES = (COURSE / "pwned.txt", ROOT / "pwned.txt", ROOT / "solutions" / "pwned.txt",
-          Path("/tmp/lossgrade-pwned.txt"))
+WRITES = (
+    COURSE / "pwned.txt",
+    ROOT / "pwned.txt",
+    ROOT / "solutions" / "pwned.txt",
+    Path("/tmp/lossgrade-pwned.txt"),
+)
 
 
 @case("writes outside its scratch folder", namespace_only=True)
 def _write(nb):
     targets = ", ".join(repr(str(p)) for p in WRITES)
-    add(nb, f"for path in [{targets}]:\n    try:\n        open(path, 'w').write('x')\n"
-            "    except OSError:\n        pass\nopen('scratch.txt', 'w').write('mine')")
+    add(
+        nb,
+        f"for path in [{targets}]:\n    try:\n        open(path, 'w').write('x')\n"
+        "    except OSError:\n        pass\nopen('scratch.txt', 'w').write('mine')",
+    )
 
 
 @case("opens a network connection", namespace_only=True)
 def _network(nb):
-    add(nb, "import socket\ntry:\n    socket.create_connection(('pypi.org', 443), timeout=2)\n"
-            "except OSError as exc:\n    print('no network:', exc)")
+    add(
+        nb,
+        "import socket\ntry:\n    socket.create_connection(('pypi.org', 443), timeout=2)\n"
+        "except OSError as exc:\n    print('no network:', exc)",
+    )
 
 
 # ------------------------------------------------------------------ files that are not notebooks
@@ -396,8 +471,9 @@ def _binary(folder: Path):
     (folder / NOTEBOOK).write_bytes(bytes(range(256)) * 40)
 
 
-@raw_case("JSON that is not a notebook", zero=True, status="unreadable notebook",
-          note="no list of cells")
+@raw_case(
+    "JSON that is not a notebook", zero=True, status="unreadable notebook", note="no list of cells"
+)
 def _json_list(folder: Path):
     folder.mkdir(parents=True)
     (folder / NOTEBOOK).write_text(json.dumps([1, 2, 3]))
@@ -422,8 +498,9 @@ def _renamed(folder: Path):
     save(filled(), folder, "my_ps01.ipynb")
 
 
-@raw_case("notebook is a link to the solution", zero=True, status="no notebook",
-          note="symbolic link")
+@raw_case(
+    "notebook is a link to the solution", zero=True, status="no notebook", note="symbolic link"
+)
 def _symlink(folder: Path):
     folder.mkdir(parents=True)
     (folder / NOTEBOOK).symlink_to(SOURCE)
