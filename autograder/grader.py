@@ -333,25 +333,61 @@ def write(result: Result, nb, out: Path) -> None:
     os.replace(tmp, out / "result.json")
 
 
+def grade_to(
+    source: Path, release: Path, submission: Path, out: Path, course: Path | None
+) -> Result:
+    """Grade ``submission`` and write the notebook and ``result.json`` to ``out``."""
+    assignment = Assignment.load(source, release)
+    result, nb = grade(assignment, submission, source.name, Limits.from_env(), course)
+    write(result, nb, out)
+    return result
+
+
+def serve() -> int:
+    """Grade one submission per request line on stdin (JSON with the arguments of
+    :func:`grade_to`), answering one JSON line each: ``{"ok": true}`` or the error.
+
+    ``lossgrade`` keeps one such process per job, so the imports are paid once, not per
+    submission. Replies go to the original stdout; anything else printed goes to stderr.
+    """
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    for line in sys.stdin:
+        try:
+            req = json.loads(line)
+            course = Path(req["course"]) if req.get("course") else None
+            args = [Path(req[k]) for k in ("source", "release", "submission", "out")]
+            grade_to(*args, course)
+            reply = {"ok": True}
+        except (Exception, SandboxError) as exc:  # noqa: BLE001 - reported; nothing is cached
+            traceback.print_exc()
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m autograder.grader", description=__doc__.split("\n")[0]
     )
-    p.add_argument("--source", required=True, type=Path, help="the source notebook (with tests)")
-    p.add_argument("--release", required=True, type=Path, help="the released notebook")
-    p.add_argument("--submission", required=True, type=Path, help="the submission folder")
-    p.add_argument("--out", required=True, type=Path, help="folder for the graded notebook")
+    p.add_argument("--serve", action="store_true", help="grade requests read from stdin")
+    p.add_argument("--source", type=Path, help="the source notebook (with tests)")
+    p.add_argument("--release", type=Path, help="the released notebook")
+    p.add_argument("--submission", type=Path, help="the submission folder")
+    p.add_argument("--out", type=Path, help="folder for the graded notebook")
     p.add_argument("--course", type=Path, help="course folder (hidden from student code)")
     args = p.parse_args(argv)
-    assignment = Assignment.load(args.source, args.release)
+    if args.serve:
+        return serve()
+    missing = [k for k in ("source", "release", "submission", "out") if getattr(args, k) is None]
+    if missing:
+        p.error("missing " + ", ".join(f"--{k}" for k in missing))
     try:
-        result, nb = grade(
-            assignment, args.submission, args.source.name, Limits.from_env(), args.course
-        )
+        result = grade_to(args.source, args.release, args.submission, args.out, args.course)
     except (Exception, SandboxError):  # noqa: BLE001 - lossgrade reports it, caches nothing
         traceback.print_exc()
         return 2
-    write(result, nb, args.out)
     print(json.dumps({"score": result.score, "max_score": result.max_score}))
     return 0
 

@@ -20,10 +20,12 @@ import csv
 import hashlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from autograder.build import nbgrader, tool_env
 from autograder.sandbox import Limits
 
 SUBMISSION_TIMEOUT = 3600  # seconds for one whole submission (calls and cells have their own)
+RESTART_EVERY = 50  # submissions per grader process
 MERGE_CHUNK = 50  # graded notebooks written to the gradebook per nbgrader run
 
 
@@ -139,8 +142,59 @@ def _grader_version() -> bytes:
     return b"".join(p.read_bytes() for p in sorted(here.rglob("*.py")))
 
 
-def _grade_one(course: Path, ps: str, student: str, base_key: str, cache: Path) -> Outcome:
-    """Grade one submission in its own grader process, unless an identical one was graded."""
+class GraderServer:
+    """A ``python -m autograder.grader --serve`` process, used by one thread at a time.
+
+    It is restarted after ``RESTART_EVERY`` submissions (memory stays bounded) and whenever it
+    dies or takes longer than ``SUBMISSION_TIMEOUT`` on one submission.
+    """
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+        self.served = 0
+
+    def _start(self) -> None:
+        self.close()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.grader", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=tool_env(),
+            text=True,
+        )
+        self.served = 0
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc.stdin.close()
+            self.proc.stdout.close()
+            self.proc = None
+
+    def grade(self, request: dict) -> dict:
+        if self.proc is None or self.proc.poll() is not None or self.served >= RESTART_EVERY:
+            self._start()
+        self.served += 1
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], SUBMISSION_TIMEOUT)
+            line = self.proc.stdout.readline() if ready else None
+        except OSError as exc:
+            line, ready = "", [exc]
+        if not line:
+            self.close()
+            why = "took longer than" if not ready else "stopped while grading; limit"
+            return {"ok": False, "error": f"the grader {why} {SUBMISSION_TIMEOUT} s"}
+        return json.loads(line)
+
+
+def _grade_one(
+    course: Path, ps: str, student: str, base_key: str, cache: Path, server: GraderServer
+) -> Outcome:
+    """Grade one submission, unless an identical one was graded before."""
     folder = course / "submitted" / student / ps
     key = _digest(base_key.encode(), _folder_bytes(folder))
     done = cache / student
@@ -148,30 +202,17 @@ def _grade_one(course: Path, ps: str, student: str, base_key: str, cache: Path) 
         return _outcome(student, done, cached=True)
     work = cache / f".work-{student}"
     shutil.rmtree(work, ignore_errors=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder.grader",
-        "--course",
-        str(course),
-        "--source",
-        str(course / "source" / ps / f"{ps}.ipynb"),
-        "--release",
-        str(course / "release" / ps / f"{ps}.ipynb"),
-        "--submission",
-        str(folder),
-        "--out",
-        str(work),
-    ]
-    try:
-        proc = subprocess.run(
-            cmd, env=tool_env(), capture_output=True, text=True, timeout=SUBMISSION_TIMEOUT
-        )
-    except subprocess.TimeoutExpired:
-        return Outcome(student, False, f"grading took longer than {SUBMISSION_TIMEOUT} s")
-    if proc.returncode != 0 or not (work / "result.json").is_file():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return Outcome(student, False, f"the grader failed: {tail[0]}")
+    reply = server.grade(
+        {
+            "course": str(course),
+            "source": str(course / "source" / ps / f"{ps}.ipynb"),
+            "release": str(course / "release" / ps / f"{ps}.ipynb"),
+            "submission": str(folder),
+            "out": str(work),
+        }
+    )
+    if not reply.get("ok") or not (work / "result.json").is_file():
+        return Outcome(student, False, f"the grader failed: {reply.get('error', 'no result')}")
     (work / "key").write_text(key)
     shutil.rmtree(done, ignore_errors=True)  # killed here? the student is just graded again
     os.replace(work, done)
@@ -291,8 +332,17 @@ def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | No
     limits = json.dumps(asdict(Limits.from_env()), sort_keys=True).encode()
     base_key = _digest(source.read_bytes(), release.read_bytes(), _grader_version(), limits)
     outcomes: list[Outcome] = []
+    servers: list[GraderServer] = []
+    local = threading.local()
+
+    def grade_one(student: str) -> Outcome:
+        if not hasattr(local, "server"):
+            local.server = GraderServer()
+            servers.append(local.server)
+        return _grade_one(course, ps, student, base_key, cache, local.server)
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, course, ps, s, base_key, cache): s for s in todo}
+        futures = {pool.submit(grade_one, s): s for s in todo}
         with tqdm(total=len(todo), desc=f"autograde {ps}", unit="submission") as bar:
             for fut in as_completed(futures):
                 try:
@@ -300,6 +350,8 @@ def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | No
                 except Exception as exc:  # noqa: BLE001 - e.g. an unreadable submission folder
                     outcomes.append(Outcome(futures[fut], False, f"{type(exc).__name__}: {exc}"))
                 bar.update(1)
+    for server in servers:
+        server.close()
     with tempfile.TemporaryDirectory(prefix="lossgrade-") as tmp:
         merged = _merge(course, ps, outcomes, cache, Path(tmp))
     graded = [o for o in outcomes if o.ok]
