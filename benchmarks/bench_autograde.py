@@ -1,6 +1,6 @@
 """Autograding throughput: N submissions of one assignment with `lossgrade autograde --jobs 1|2`.
 
-    python benchmarks/bench_autograde.py [--ps ps01_regression] [-n 200] [--jobs 1 2]
+    python benchmarks/bench_autograde.py [--ps ps01_regression] [-n 200] [--jobs 1 2] [--hostile]
 
 Builds a temporary course, releases the assignment, writes N submissions (the worked solution)
 straight into ``submitted/``, then times ``lossgrade autograde`` once per ``--jobs`` value (from
@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for --hostile: tests.adversarial
 MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
@@ -81,7 +82,14 @@ def main() -> None:
     parser.add_argument("--ps", default="ps01_regression")
     parser.add_argument("-n", type=int, default=200, help="number of submissions")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="cycle through the adversarial corpus (ps01 only) instead of correct submissions",
+    )
     args = parser.parse_args()
+    if args.hostile and args.ps != "ps01_regression":
+        parser.error("--hostile uses the ps01_regression corpus")
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
         course = Path(tmp) / "course"
         (course / "source").mkdir(parents=True)
@@ -90,8 +98,17 @@ def main() -> None:
         shutil.copytree(ROOT / "course" / "source" / args.ps, course / "source" / args.ps)
         lossgrade(course, "release", args.ps)
         nb = solved_release(course, args.ps)
+        expected = {}
         for i in range(args.n):
             folder = course / "submitted" / f"student{i:03d}" / args.ps
+            if args.hostile:
+                from tests.adversarial import CASES
+                from tests.adversarial import expected as expected_score
+
+                case = CASES[i % len(CASES)]
+                case.build(folder)
+                expected[f"student{i:03d}"] = sum(expected_score(case).values())
+                continue
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{args.ps}.ipynb")
         print(f"{args.n} submissions of {args.ps} on {os.cpu_count()} CPU cores")
@@ -101,8 +118,13 @@ def main() -> None:
             lossgrade(course, "export", "--to", str(course / "grades.csv"))
             with (course / "grades.csv").open() as f:
                 rows = list(csv.DictReader(f))
-            scores = {float(r["raw_score"]) for r in rows}
-            assert len(rows) == args.n and len(scores) == 1 and scores.pop() > 0, rows[:3]
+            assert len(rows) == args.n, rows[:3]
+            if args.hostile:
+                got = {r["student_id"]: float(r["raw_score"]) for r in rows}
+                assert got == expected, {k: (got[k], v) for k, v in expected.items() if got[k] != v}
+            else:
+                scores = {float(r["raw_score"]) for r in rows}
+                assert len(scores) == 1 and scores.pop() > 0, rows[:3]
             print(
                 f"--jobs {jobs}: {seconds:6.1f} s, {60 * args.n / seconds:5.1f} submissions/minute, "
                 f"peak memory {peak / 2**20:.0f} MiB",
