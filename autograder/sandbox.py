@@ -119,15 +119,7 @@ def hidden_paths(course: Path | None) -> list[str]:
     """What student code must not see: the project checkout (its course, solutions, tests and
     packages; the interpreter's folders inside it are bound back), the course being graded,
     temporary files and the home folder."""
-    paths = [
-        ROOT,
-        ROOT / "course",
-        ROOT / "solutions",
-        ROOT / "tests",
-        ROOT / "autograder",
-        ROOT / "lossutils",
-        Path(tempfile.gettempdir()),
-    ]
+    paths = [ROOT, Path(tempfile.gettempdir())]
     if course is not None:
         paths.append(course)
     paths += [Path.home()] if Path.home() != Path("/") else []
@@ -355,7 +347,7 @@ def _death(code: int | None) -> str:
         sig = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
         words = {
             "SIGSEGV": "a segmentation fault",
-            "SIGKILL": "being killed (out of memory?)",
+            "SIGKILL": "SIGKILL: killed, perhaps for using too much memory",
             "SIGABRT": "an abort",
             "SIGXCPU": "running out of CPU time",
         }
