@@ -95,13 +95,19 @@ def _mount_points() -> list[tuple[str, set[str]]]:
 def isolate(masks: list[str], keep: list[str], uid: int | None, tmp_mb: int) -> None:
     """Hide ``masks``, keep ``keep`` readable, make the rest read-only, then drop privileges."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # cover each masked folder (and, for the sandbox user, each folder it may not enter that
-    # holds part of the interpreter, e.g. a Python installed in /root) with an empty file
-    # system, binding back the interpreter's folders beneath it through descriptors opened first
+    # cover with an empty file system: each masked folder; the shared writable folders (fresh,
+    # small and private); and, for the sandbox user, each folder it may not enter that holds part
+    # of the interpreter (e.g. a Python installed in /root). The interpreter's folders beneath a
+    # cover are bound back through descriptors opened before it (a checkout in /tmp, say).
+    writable = [p for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
     inside_keep = lambda m: any(m == k or m.startswith(k + os.sep) for k in keep)  # noqa: E731
-    covers = {os.path.abspath(m) for m in masks if os.path.isdir(m) and not inside_keep(m)}
+    hidden = ("0755", "64k")
+    covers = {os.path.abspath(m): hidden for m in masks if os.path.isdir(m) and not inside_keep(m)}
     if uid is not None:
-        covers |= {a for a in (_unreachable_ancestor(k, uid) for k in keep) if a is not None}
+        for anc in (_unreachable_ancestor(k, uid) for k in keep):
+            if anc is not None:
+                covers.setdefault(anc, hidden)
+    covers.update({w: ("1777", f"{tmp_mb}m") for w in writable})
     done: list[str] = []
     for cover in sorted(covers, key=lambda c: c.count(os.sep)):
         if any(cover.startswith(d + os.sep) for d in done):
@@ -109,15 +115,11 @@ def isolate(masks: list[str], keep: list[str], uid: int | None, tmp_mb: int) -> 
         done.append(cover)
         inside = [k for k in keep if k.startswith(cover + os.sep)]
         held = [(k, os.open(k, os.O_PATH)) for k in inside]
-        _empty(cover)
+        _empty(cover, *covers[cover])
         for path, fd in held:
             os.makedirs(path, exist_ok=True)
             _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
             os.close(fd)
-    writable = ["/tmp", "/var/tmp", "/dev/shm"]
-    for path in writable:
-        if os.path.isdir(path):
-            _empty(path, mode="1777", size=f"{tmp_mb}m")
     os.makedirs(SCRATCH)
     if uid is not None:
         os.chown(SCRATCH, uid, uid)

@@ -118,9 +118,11 @@ def test_the_namespace_sandbox_confines_student_code():
     if isolation() != "namespace":
         pytest.skip("no Linux namespaces here")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with Sandbox([FACTS % {"root": root}, "def facts_of():\n    return 0"], Limits()) as box:
-        (ran, _) = box.start()
+    cells = [FACTS % {"root": root}, "def facts_of():\n    return 0", "import torch, scipy"]
+    with Sandbox(cells, Limits()) as box:
+        ran, _, imported = box.start()
         assert ran.ok, ran.error
+        assert imported.ok, f"the interpreter's packages must stay importable: {imported.error}"
         facts = box.call("facts_of", (), {})  # the worker is alive and answers
         assert facts == 0
         reply, _ = box.request({"op": "exec", "index": 9, "source": "print(facts)"})
