@@ -40,7 +40,8 @@ def assignment():
 
 
 def leftover_processes() -> str:
-    proc = subprocess.run(["pgrep", "-af", "sleep 300"], capture_output=True, text=True)
+    """Processes started by the "leaves a process running" case (exactly `sleep 314159`)."""
+    proc = subprocess.run(["pgrep", "-af", "^sleep 314159$"], capture_output=True, text=True)
     return proc.stdout.strip()
 
 

@@ -231,7 +231,7 @@ def _background(nb):
         nb,
         "mse",
         'import subprocess\n\ndef mse(pred, target, *, reduction="mean"):\n'
-        '    subprocess.Popen(["sleep", "300"])\n    return 0.0\n',
+        '    subprocess.Popen(["sleep", "314159"])\n    return 0.0\n',
     )
 
 
