@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,8 +23,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for --hostile: tests.adversarial
-MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+sys.path.insert(0, str(ROOT))
+
+from tests.adversarial import filled  # noqa: E402 - needs the repository root on the path
 
 
 def tree_rss(root: int) -> int:
@@ -62,21 +62,6 @@ def lossgrade(course: Path, *args: str) -> tuple[float, int]:
     return time.perf_counter() - start, peak
 
 
-def solved_release(course: Path, ps: str) -> nbformat.NotebookNode:
-    source = nbformat.read(course / "source" / ps / f"{ps}.ipynb", as_version=4)
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: MARKERS.sub("", c.source)
-        for c in source.cells
-        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
-    }
-    nb = nbformat.read(course / "release" / ps / f"{ps}.ipynb", as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ps", default="ps01_regression")
@@ -97,7 +82,7 @@ def main() -> None:
         shutil.copy(ROOT / "course" / "nbgrader_config.py", course)
         shutil.copytree(ROOT / "course" / "source" / args.ps, course / "source" / args.ps)
         lossgrade(course, "release", args.ps)
-        nb = solved_release(course, args.ps)
+        nb = filled(args.ps, course)
         expected = {}
         for i in range(args.n):
             folder = course / "submitted" / f"student{i:03d}" / args.ps

@@ -30,29 +30,66 @@ CASES = {
     "mse": (L.mse, F.mse_loss, L.mse_grad, "real", {}),
     "mae": (L.mae, F.l1_loss, L.mae_grad, "real", {}),
     "huber": (L.huber, F.huber_loss, L.huber_grad, "real", {}),
-    "log_cosh": (L.log_cosh, lambda p, t: torch.log(torch.cosh(p - t)).mean(), L.log_cosh_grad,
-                 "real", {}),
-    "msle": (L.msle, lambda p, t: ((torch.log1p(p) - torch.log1p(t)) ** 2).mean(), None,
-             "positive", {}),
-    "quantile": (L.quantile, lambda p, t: torch.maximum(0.9 * (t - p), -0.1 * (t - p)).mean(),
-                 L.quantile_grad, "real", {"q": 0.9}),
-    "asymmetric_mae": (L.asymmetric_mae,
-                       lambda p, t: torch.where(p < t, 2.0 * (t - p), p - t).mean(), None,
-                       "real", {}),
+    "log_cosh": (
+        L.log_cosh,
+        lambda p, t: torch.log(torch.cosh(p - t)).mean(),
+        L.log_cosh_grad,
+        "real",
+        {},
+    ),
+    "msle": (
+        L.msle,
+        lambda p, t: ((torch.log1p(p) - torch.log1p(t)) ** 2).mean(),
+        None,
+        "positive",
+        {},
+    ),
+    "quantile": (
+        L.quantile,
+        lambda p, t: torch.maximum(0.9 * (t - p), -0.1 * (t - p)).mean(),
+        L.quantile_grad,
+        "real",
+        {"q": 0.9},
+    ),
+    "asymmetric_mae": (
+        L.asymmetric_mae,
+        lambda p, t: torch.where(p < t, 2.0 * (t - p), p - t).mean(),
+        None,
+        "real",
+        {},
+    ),
     "binary_cross_entropy": (L.binary_cross_entropy, F.binary_cross_entropy, None, "prob", {}),
-    "bce_with_logits": (L.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits,
-                        L.binary_cross_entropy_with_logits_grad, "logit", {}),
+    "bce_with_logits": (
+        L.binary_cross_entropy_with_logits,
+        F.binary_cross_entropy_with_logits,
+        L.binary_cross_entropy_with_logits_grad,
+        "logit",
+        {},
+    ),
     "sigmoid_focal_loss": (L.sigmoid_focal_loss, None, L.sigmoid_focal_loss_grad, "logit", {}),
     "hinge": (L.hinge, lambda s, y: torch.relu(1.0 - y * s).mean(), L.hinge_grad, "sign", {}),
-    "squared_hinge": (L.squared_hinge, lambda s, y: (torch.relu(1.0 - y * s) ** 2).mean(), None,
-                      "sign", {}),
+    "squared_hinge": (
+        L.squared_hinge,
+        lambda s, y: (torch.relu(1.0 - y * s) ** 2).mean(),
+        None,
+        "sign",
+        {},
+    ),
     "cross_entropy": (L.cross_entropy, F.cross_entropy, L.cross_entropy_grad, "classes", {}),
-    "kl_divergence": (L.kl_divergence,
-                      lambda z, t: F.kl_div(F.log_softmax(z, 1), t, reduction="batchmean"), None,
-                      "distribution", {}),
-    "multiclass_hinge": (L.multiclass_hinge,
-                         lambda s, y: F.multi_margin_loss(s, y) * s.shape[1],
-                         L.multiclass_hinge_grad, "classes", {}),
+    "kl_divergence": (
+        L.kl_divergence,
+        lambda z, t: F.kl_div(F.log_softmax(z, 1), t, reduction="batchmean"),
+        None,
+        "distribution",
+        {},
+    ),
+    "multiclass_hinge": (
+        L.multiclass_hinge,
+        lambda s, y: F.multi_margin_loss(s, y) * s.shape[1],
+        L.multiclass_hinge_grad,
+        "classes",
+        {},
+    ),
     "triplet_margin_loss": (L.triplet_margin_loss, F.triplet_margin_loss, None, "triplet", {}),
 }
 N_CLASSES = 10
@@ -66,8 +103,11 @@ def _focal_reference(x, t, alpha=0.25, gamma=2.0):
     return (ce * (1 - p_t) ** gamma * (alpha * t + (1 - alpha) * (1 - t))).mean()
 
 
-CASES["sigmoid_focal_loss"] = (*CASES["sigmoid_focal_loss"][:1], _focal_reference,
-                               *CASES["sigmoid_focal_loss"][2:])
+CASES["sigmoid_focal_loss"] = (
+    *CASES["sigmoid_focal_loss"][:1],
+    _focal_reference,
+    *CASES["sigmoid_focal_loss"][2:],
+)
 
 
 def make_inputs(kind: str, n: int, rng) -> tuple[np.ndarray, ...]:
@@ -135,8 +175,9 @@ def bench(name: str, n: int, rng) -> list[dict]:
         "ours-torch": _backward(lambda *a: ours(*a, **opts), tensors),
         "torch": _backward(ref, tensors),
     }
-    rows.append({"mode": "fwd+bwd", **{k: best_ms(f) if f else float("nan")
-                                        for k, f in both.items()}})
+    rows.append(
+        {"mode": "fwd+bwd", **{k: best_ms(f) if f else float("nan") for k, f in both.items()}}
+    )
     return rows
 
 
@@ -144,28 +185,38 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only 1e4 and 1e6 elements")
     parser.add_argument("--sizes", nargs="+", type=float, help="element counts, e.g. 1e4 1e6")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1, the thread count of NumPy ufuncs)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1, the thread count of NumPy ufuncs)",
+    )
     parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="a subset of losses")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in (args.sizes or ([1e4, 1e6] if args.quick else [1e4, 1e6, 1e7]))]
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__} "
-          "(elementwise ufuncs run on 1 thread; only BLAS calls are threaded), float32, "
-          "best-of-runs milliseconds")
-    header = (f"{'loss':22s} {'elements':>9s} {'mode':8s} {'numpy':>9s} {'ours-torch':>10s} "
-              f"{'torch':>9s} {'np/torch':>9s} {'ours/torch':>10s}")
+    print(
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__} "
+        "(elementwise ufuncs run on 1 thread; only BLAS calls are threaded), float32, "
+        "best-of-runs milliseconds"
+    )
+    header = (
+        f"{'loss':22s} {'elements':>9s} {'mode':8s} {'numpy':>9s} {'ours-torch':>10s} "
+        f"{'torch':>9s} {'np/torch':>9s} {'ours/torch':>10s}"
+    )
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
     for name in args.only or CASES:
         for n in sizes:
             for row in bench(name, n, rng):
-                print(f"{name:22s} {n:9.0e} {row['mode']:8s} {row['numpy']:9.3f} "
-                      f"{row['ours-torch']:10.3f} {row['torch']:9.3f} "
-                      f"{row['numpy'] / row['torch']:9.2f} "
-                      f"{row['ours-torch'] / row['torch']:10.2f}",
-                      flush=True)
+                print(
+                    f"{name:22s} {n:9.0e} {row['mode']:8s} {row['numpy']:9.3f} "
+                    f"{row['ours-torch']:10.3f} {row['torch']:9.3f} "
+                    f"{row['numpy'] / row['torch']:9.2f} "
+                    f"{row['ours-torch'] / row['torch']:10.2f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -38,15 +38,17 @@ def is_test(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code"
 
 
-def filled() -> nbformat.NotebookNode:
-    """The released notebook with every answer cell holding the worked solution."""
-    source = {grade_id(c): c for c in nbformat.read(SOURCE, as_version=4).cells if grade_id(c)}
-    nb = nbformat.read(RELEASE, as_version=4)
+def filled(ps: str = PS, course: Path = COURSE) -> nbformat.NotebookNode:
+    """The released notebook of ``ps`` with every answer cell holding the worked solution."""
+    name = f"{ps}.ipynb"
+    source = nbformat.read(course / "source" / ps / name, as_version=4)
+    answers = {grade_id(c): c.source for c in source.cells if grade_id(c)}
+    nb = nbformat.read(course / "release" / ps / name, as_version=4)
     for cell in nb.cells:
         gid = grade_id(cell)
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and gid in source:
-            cell.source = MARKERS.sub("", source[gid].source)
+        if meta.get("solution") and gid in answers:
+            cell.source = MARKERS.sub("", answers[gid])
     return nb
 
 
