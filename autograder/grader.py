@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -137,7 +138,7 @@ class Assignment:
     def load(cls, source: Path, release: Path) -> Assignment:
         return cls(nbformat.read(source, as_version=4), nbformat.read(release, as_version=4))
 
-    @property
+    @functools.cached_property
     def tests(self) -> list[tuple[str, float, str]]:
         """(grade_id, points, source) of every autograded test cell."""
         return [
@@ -146,7 +147,7 @@ class Assignment:
             if c.cell_type == "code" and _is_test(_nbgrader(c))
         ]
 
-    @property
+    @functools.cached_property
     def setup(self) -> list[str]:
         """Locked code cells that are not tests (imports the tests rely on)."""
         return [
@@ -155,7 +156,7 @@ class Assignment:
             if c.cell_type == "code" and _nbgrader(c).get("locked") and not _is_test(_nbgrader(c))
         ]
 
-    @property
+    @functools.cached_property
     def graded_cells(self) -> dict[str, nbformat.NotebookNode]:
         """Release cells with a grade id, in order."""
         return {

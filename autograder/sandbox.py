@@ -163,6 +163,7 @@ class Sandbox:
     cell_results: list[CellResult] = field(default_factory=list)
     good_cells: list[int] = field(default_factory=list)
     restarts: int = 0
+    scratch: str | None = None  # the worker's starting folder on this side
 
     # -------------------------------------------------------------- process
     def _command(self) -> list[str]:
@@ -192,7 +193,7 @@ class Sandbox:
             PYTHONHASHSEED="0",
         )
         cwd = tempfile.mkdtemp(prefix="lossgrade-scratch-")
-        self._scratch = cwd
+        self.scratch = cwd
         self.proc = subprocess.Popen(
             self._command(),
             stdin=subprocess.PIPE,
@@ -224,9 +225,9 @@ class Sandbox:
             for stream in (self.proc.stdin, self.proc.stdout):
                 stream.close()
             self.proc = None
-        if getattr(self, "_scratch", None):
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     close = kill
 
