@@ -9,7 +9,9 @@ grouped by exercise (``"ps01.mse"``) and part (``"basic"``, ``"edge"``, ``"stabi
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -17,14 +19,17 @@ import io
 import numbers
 import os
 import signal
+import sys
 import threading
+import types
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = [
-    "Fail", "Report", "Result", "bind", "call", "check", "expect_close", "grade", "subcheck",
+    "Fail", "Report", "Result", "bind", "call", "check", "current_forbidden", "expect_close",
+    "forbid", "grade", "subcheck", "watch_calls",
 ]
 
 DEFAULT_TIME_LIMIT = 10.0
@@ -112,6 +117,42 @@ def parts(exercise: str) -> list[str]:
     for sc in _lookup(exercise):
         seen.setdefault(sc.part, None)
     return list(seen)
+
+
+_FORBIDDEN: dict[str, tuple[str, ...]] = {}
+
+
+@dataclass
+class _Rule:
+    """The library rule of the running sub-check, and its message once a call broke it."""
+
+    packages: tuple[str, ...]
+    broken: str = ""
+
+
+_CURRENT_RULE: contextvars.ContextVar[_Rule | None] = contextvars.ContextVar("rule", default=None)
+
+
+def forbid(scope: str, *packages: str) -> None:
+    """Forbid calls into the top-level ``packages`` in the exercises of ``scope``.
+
+    ``scope`` is an assignment (``"ps02"``: every ``"ps02.*"`` exercise) or one exercise
+    (``"ps07.AsymmetricMAEFunction"``), which overrides its assignment's rule.
+    """
+    _FORBIDDEN[scope] = tuple(packages)
+
+
+def forbidden_for(exercise: str) -> tuple[str, ...]:
+    """The packages ``exercise`` may not call: its own rule, else its assignment's."""
+    if exercise in _FORBIDDEN:
+        return _FORBIDDEN[exercise]
+    return _FORBIDDEN.get(exercise.partition(".")[0], ())
+
+
+def current_forbidden() -> tuple[str, ...]:
+    """The packages the running sub-check forbids (empty outside a sub-check)."""
+    rule = _CURRENT_RULE.get()
+    return rule.packages if rule else ()
 
 
 def _load_checks() -> None:
@@ -236,11 +277,128 @@ def to_array(out, name: str = "your function") -> np.ndarray:
     raise Fail(f"{name} returned a {_type_name(out)}; expected a number or a NumPy array")
 
 
+_ALWAYS_ALLOWED = frozenset({"numpy", "autograder"})
+_RULE = "this exercise forbids"  # in every message of the call watch
+
+
+def _top(module) -> str:
+    return module.partition(".")[0] if isinstance(module, str) else ""
+
+
+def _c_function_name(func) -> tuple[str, str]:
+    """(module, name) of a C function: its own module, else that of what it is bound to."""
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", "?")
+    module = getattr(func, "__module__", None)
+    if isinstance(module, str):
+        return module, name
+    if isinstance(owner, types.ModuleType):
+        return owner.__name__, name
+    if isinstance(owner, type):
+        return owner.__module__, name
+    return type(owner).__module__, getattr(func, "__qualname__", name)
+
+
+def _python_function_name(frame) -> str:
+    """What a Python frame runs, named as the student would (a decorator's wrapper by what it
+    wraps, a module body as its import)."""
+    code = frame.f_code
+    module = frame.f_globals.get("__name__")
+    if code.co_name == "<module>":
+        return f"imported {module}"
+    if "<locals>" in code.co_qualname:
+        for var in code.co_freevars:
+            inner = frame.f_locals.get(var)
+            if inspect.isfunction(inner) and "<locals>" not in inner.__qualname__:
+                return f"called {inner.__module__}.{inner.__qualname__}"
+    return f"called {module}.{code.co_qualname}"
+
+
+class _CallWatch:
+    """The profile function of :func:`watch_calls`: it remembers the first forbidden call."""
+
+    def __init__(self, forbidden: tuple[str, ...], name: str):
+        self.forbidden = frozenset(forbidden)
+        self.trusted = _ALWAYS_ALLOWED | self.forbidden  # their own inner calls are no news
+        self.rule = " and ".join(", ".join(forbidden).rsplit(", ", 1))
+        self.name, self.seen, self.entry = name, "", None
+        self.profile = self._on_event  # one bound method, so that `is` can recognise it
+
+    def _on_event(self, frame, event, arg):
+        if self.seen:
+            return
+        if event == "call":
+            module, caller = frame.f_globals.get("__name__"), frame.f_back
+        elif event == "c_call":
+            (module, _), caller = _c_function_name(arg), frame
+        else:
+            return
+        if _top(module) not in self.forbidden:
+            return
+        if caller is not None and caller is not self.entry:
+            if _top(caller.f_globals.get("__name__")) in self.trusted:
+                return
+        if event == "call":
+            self.seen = _python_function_name(frame)
+        else:
+            self.seen = "called {}.{}".format(*_c_function_name(arg))
+
+    def __enter__(self):
+        self.entry = sys._getframe(1)  # calls made right in the `with` block count
+        self.previous = sys.getprofile(), threading.getprofile()
+        sys.setprofile(self.profile)
+        threading.setprofile(self.profile)
+        return self
+
+    def __exit__(self, *exc):
+        tampered = sys.getprofile() is not self.profile
+        sys.setprofile(self.previous[0])
+        threading.setprofile(self.previous[1])
+        fix = "write it yourself with NumPy" if "torch" in self.forbidden else "write it yourself"
+        self.forbidden = frozenset()  # threads the student left running keep the hook, idle
+        if self.seen:
+            raise Fail(f"{self.name} {self.seen}, but {_RULE} {self.rule}: {fix}")
+        if tampered:
+            raise Fail(
+                f"{self.name} turned off the grader's call watch (sys.setprofile); "
+                f"{_RULE} {self.rule}, and the grader has to be able to see that"
+            )
+        return False
+
+
+def watch_calls(forbidden: tuple[str, ...], name: str):
+    """While active, watch for calls into the top-level packages ``forbidden``; on leaving,
+    raise :class:`Fail` naming the first one (or saying the watch was switched off).
+
+    Calls from NumPy, the autograder and the forbidden packages themselves don't count, except
+    those made right in the ``with`` block (a student name bound to ``torch.nn.functional.mse_loss``
+    is caught). With nothing forbidden it does nothing.
+    """
+    if not forbidden:
+        return contextlib.nullcontext()
+    return _CallWatch(tuple(forbidden), name)
+
+
+def _note_broken_rule(message: str) -> None:
+    """Keep the first message of the call watch (here or, by its words, from the sandbox)."""
+    rule = _CURRENT_RULE.get()
+    if rule is not None and not rule.broken and _RULE in message:
+        rule.broken = message
+
+
+def _watch_unless_remote(fn, name: str):
+    """The call watch for a function that runs here; a sandbox stand-in is watched there."""
+    if hasattr(fn, "remote_probe"):
+        return contextlib.nullcontext()
+    return watch_calls(current_forbidden(), name)
+
+
 def call(fn, *args, **kwargs) -> np.ndarray:
     """Run student code safely and return its result as a float64 ndarray.
 
     The inputs are deep-copied (mutating them in place fails), the call is limited to
-    :func:`time_limit` seconds, and whatever it prints or warns is captured, never shown.
+    :func:`time_limit` seconds, whatever it prints or warns is captured, never shown, and a call
+    into a package the exercise forbids fails (see :func:`watch_calls`).
     """
     name = getattr(fn, "__name__", "your function")
     given_args, given_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
@@ -254,11 +412,12 @@ def call(fn, *args, **kwargs) -> np.ndarray:
             np.errstate(all="ignore"),
         ):
             warnings.simplefilter("ignore")
-            with _alarm(limit):
+            with _alarm(limit), _watch_unless_remote(fn, name):
                 out = fn(*given_args, **given_kwargs)
     except _Timeout:
         raise Fail(f"{name} took longer than {limit:g} s (infinite loop?)") from None
-    except Fail:
+    except Fail as exc:
+        _note_broken_rule(str(exc))
         raise
     except SystemExit:
         raise Fail(f"{name} called exit(); return a value instead") from None
@@ -354,6 +513,18 @@ def expect_close(
 
 
 def _run_one(sc: SubCheck, fn, rng: np.random.Generator) -> Result:
+    rule = _Rule(forbidden_for(sc.exercise))
+    token = _CURRENT_RULE.set(rule)
+    try:
+        result = _run_subcheck(sc, fn, rng)
+    finally:
+        _CURRENT_RULE.reset(token)
+    if rule.broken:  # the library rule, in its own words, whatever the sub-check made of it
+        return dataclasses.replace(result, passed=False, message=rule.broken)
+    return result
+
+
+def _run_subcheck(sc: SubCheck, fn, rng: np.random.Generator) -> Result:
     try:
         if not callable(fn):
             raise Fail(f"expected a function, got {_type_name(fn)}")
@@ -414,7 +585,9 @@ def bind(probe, fn):
     """
     remote = getattr(fn, "remote_probe", None)
     if remote is not None:
-        return remote(probe.__name__)
+        run = remote(probe.__name__)
+        run.remote_probe = remote  # still a stand-in: the sandbox watches what it calls
+        return run
 
     def run(*args, **kwargs):
         return probe(fn, *args, **kwargs)

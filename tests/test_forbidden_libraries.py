@@ -1,0 +1,170 @@
+"""The notebooks' library rule ("do not call lossutils or torch"), as ``check(...)`` applies it.
+
+Each assignment gets an answer written with a library it forbids: every sub-check fails with the
+rule's message, which names what was called. The allowed solutions pass (tests/test_check_cases.py
+runs them under the same watch).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+from autograder import check
+from autograder.core import Fail, current_forbidden, forbidden_for, watch_calls
+from tests.course_cases import compile_function
+
+TORCH_MSE = """
+import torch
+import torch.nn.functional as F
+
+def mse(pred, target, *, reduction="mean"):
+    loss = F.mse_loss(torch.as_tensor(pred), torch.as_tensor(target), reduction=reduction)
+    return loss.numpy()
+"""
+
+TORCH_CE = """
+import torch
+import torch.nn.functional as F
+
+def cross_entropy(logits, target, *, reduction="mean"):
+    return F.cross_entropy(torch.as_tensor(logits), torch.as_tensor(target), reduction=reduction)
+"""
+
+SKLEARN_F1 = """
+def multilabel_f1(y_true, y_pred, *, average="micro"):
+    from sklearn.metrics import f1_score
+    return f1_score(y_true, y_pred, average=average, zero_division=0)
+"""
+
+LOSSUTILS_FOCAL = """
+def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="mean"):
+    import lossutils
+    return lossutils.sigmoid_focal_loss(logits, target, alpha=alpha, gamma=gamma,
+                                        reduction=reduction)
+"""
+
+LOSSUTILS_NAME = "from lossutils import hinge\n"
+
+TORCH_TRIPLET = """
+import torch
+
+def triplet_margin_loss(anchor, positive, negative, *, margin=1.0, reduction="mean"):
+    a, p, n = (torch.from_numpy(x) for x in (anchor, positive, negative))
+    return torch.nn.functional.triplet_margin_loss(a, p, n, margin=margin, reduction=reduction)
+"""
+
+LOSSUTILS_AMAE = """
+import lossutils
+
+def asymmetric_mae(pred, target, *, under_weight=2.0, over_weight=1.0, reduction="mean"):
+    return lossutils.asymmetric_mae(pred, target, under_weight=under_weight,
+                                    over_weight=over_weight, reduction=reduction)
+"""
+
+LOSSUTILS_FUNCTION = """
+import torch
+import lossutils
+
+class AsymmetricMAEFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, pred, target, under_weight, over_weight):
+        ctx.save_for_backward(pred, target)
+        ctx.weights = under_weight, over_weight
+        return lossutils.asymmetric_mae(pred, target, under_weight=under_weight,
+                                        over_weight=over_weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        pred, target = ctx.saved_tensors
+        uw, ow = ctx.weights
+        slope = torch.where(pred < target, -uw, ow) / pred.numel()
+        return grad * slope, -grad * slope, None, None
+"""
+
+CASES = [
+    ("ps01.mse", TORCH_MSE, "torch.as_tensor", "lossutils and torch"),
+    ("ps02.cross_entropy", TORCH_CE, "torch.as_tensor", "lossutils and torch"),
+    ("ps03.multilabel_f1", SKLEARN_F1, "sklearn", "lossutils, torch and sklearn"),
+    ("ps04.sigmoid_focal_loss", LOSSUTILS_FOCAL, "lossutils.", "lossutils and torch"),
+    ("ps05.hinge", LOSSUTILS_NAME, "lossutils.", "lossutils and torch"),
+    ("ps06.triplet_margin_loss", TORCH_TRIPLET, "torch.from_numpy", "lossutils and torch"),
+    ("ps07.asymmetric_mae", LOSSUTILS_AMAE, "lossutils.", "lossutils and torch"),
+    ("ps07.AsymmetricMAEFunction", LOSSUTILS_FUNCTION, "lossutils.", "forbids lossutils:"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "source", "called", "rule"), CASES, ids=[c[0] for c in CASES])
+def test_a_forbidden_library_fails_every_part_with_the_rule(exercise, source, called, rule):
+    fn = compile_function(source, exercise.split(".")[1])
+    report = check(exercise, fn, seed=0, verbose=False)
+    assert not any(r.passed for r in report.results)
+    for r in report.results:
+        assert "this exercise forbids" in r.message and rule in r.message, r.message
+        assert called in r.message, r.message
+        assert r.message.startswith(fn.__name__), r.message
+
+
+def test_sklearn_is_named_by_the_function_the_student_called():
+    fn = compile_function(SKLEARN_F1, "multilabel_f1")
+    messages = [r.message for r in check("ps03.multilabel_f1", fn, verbose=False).results]
+    named = "called sklearn.metrics._classification.f1_score"
+    assert all("imported sklearn" in m or named in m for m in messages), messages
+    assert any(named in m for m in messages), messages
+
+
+def test_the_rule_of_an_exercise_overrides_its_assignment():
+    assert forbidden_for("ps03.multilabel_f1") == ("lossutils", "torch", "sklearn")
+    assert forbidden_for("ps07.asymmetric_mae") == ("lossutils", "torch")
+    assert forbidden_for("ps07.AsymmetricMAEFunction") == ("lossutils",)
+    assert forbidden_for("ps99.anything") == ()
+    assert current_forbidden() == ()
+
+
+def test_switching_the_watch_off_fails():
+    fn = compile_function(
+        "import sys\n\ndef mse(pred, target, *, reduction='mean'):\n"
+        "    sys.setprofile(None)\n    return ((pred - target) ** 2).mean()\n",
+        "mse",
+    )
+    report = check("ps01.mse", fn, part="basic", verbose=False)
+    assert "turned off the grader's call watch" in report.results[0].message
+
+
+def test_a_thread_started_by_the_student_is_watched():
+    import torch
+
+    def sneaky():
+        out = []
+        worker = threading.Thread(target=lambda: out.append(torch.ones(3).sum()))
+        worker.start()
+        worker.join()
+        return 0.0
+
+    with pytest.raises(Fail, match=r"sneaky called torch\..*forbids torch"):
+        with watch_calls(("torch",), "sneaky"):
+            sneaky()
+
+
+def test_numpy_and_the_watch_itself_are_not_flagged_and_the_old_hook_comes_back():
+    import numpy as np
+
+    def previous(frame, event, arg):
+        return None
+
+    sys.setprofile(previous)
+    try:
+        with watch_calls(("torch", "lossutils"), "mine"):
+            np.asarray([1.0, 2.0]).mean()
+            np.linalg.norm(np.ones(3))
+        assert sys.getprofile() is previous
+    finally:
+        sys.setprofile(None)
+    assert threading.getprofile() is None
+
+
+def test_nothing_forbidden_costs_nothing():
+    with watch_calls((), "free"):
+        assert sys.getprofile() is None
