@@ -9,11 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 import lossutils
-from autograder.core import Fail, call, expect_close, expect_value_error, subcheck
+from autograder.core import Fail, call, expect_close, expect_value_error, forbid, subcheck
 
 HINGE = "ps05.hinge"
 MC = "ps05.multiclass_hinge"
 MC_GRAD = "ps05.multiclass_hinge_grad"
+
+# the notebook's rule: these are written from scratch (see core.watch_calls)
+forbid("ps05", "lossutils", "torch")
 
 _REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
 
@@ -111,7 +114,7 @@ def _hinge_edge(fn, rng):
 
 @subcheck(HINGE, "labels")
 def _hinge_labels(fn, rng):
-    """raises ValueError for labels in {0, 1} (the formula needs y in {-1, +1})"""
+    """raises ValueError for labels in {0, 1} (the formula needs y in {-1, +1}), not for {-1, +1}"""
     n = 12
     s = _scores(rng, n)
     y01 = rng.integers(0, 2, size=n).astype(np.float64)
@@ -123,6 +126,9 @@ def _hinge_labels(fn, rng):
         what="labels in {0, 1}: with y = 0 the loss is max(0, margin) whatever the score, so "
         "the class-0 examples are never learned; detect labels that are not all -1 or +1",
     )
+    y = _signs(rng, n)
+    y[:2] = [-1.0, 1.0]
+    _hinge_compare(fn, s, y, "labels in {-1, +1}, which are valid (raise only for other labels)")
 
 
 @subcheck(HINGE, "params")

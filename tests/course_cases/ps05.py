@@ -20,6 +20,11 @@ def hinge(scores, target, *, margin=1.0, reduction="mean"):
     return {"mean": loss.mean(), "sum": loss.sum()}.get(reduction, loss)
 """
 
+_HINGE_ALWAYS_RAISES = """
+def hinge(scores, target, *, margin=1.0, reduction="mean"):
+    raise ValueError("labels must be -1 or +1")
+"""
+
 _HINGE_MARGIN_ONE = """
 def hinge(scores, target, *, margin=1.0, reduction="mean"):
     if not np.all(np.abs(target) == 1):
@@ -100,7 +105,14 @@ def multiclass_hinge_grad(scores, target, *, margin=1.0, reduction="mean"):
 
 CASES: dict[str, list[Variant]] = {
     "hinge": [
-        Variant("no max(0, .)", _HINGE_NO_CLAMP, fails=frozenset({"basic", "edge", "params"})),
+        Variant(
+            "no max(0, .)", _HINGE_NO_CLAMP, fails=frozenset({"basic", "edge", "labels", "params"})
+        ),
+        Variant(
+            "always raises ValueError",
+            _HINGE_ALWAYS_RAISES,
+            fails=frozenset({"basic", "edge", "labels", "params"}),
+        ),
         Variant("accepts {0, 1} labels", _HINGE_ZERO_ONE_LABELS, fails=frozenset({"labels"})),
         Variant("margin fixed at 1", _HINGE_MARGIN_ONE, fails=frozenset({"params"})),
         Variant("ignores reduction", _HINGE_ALWAYS_MEAN, fails=frozenset({"edge"})),
