@@ -8,24 +8,33 @@ the worker is killed and started again (replaying the cells that ran cleanly) fo
 
 Isolation, best first (``LOSSGRADE_ISOLATION`` = ``auto`` | ``namespace`` | ``process``):
 
-* ``namespace``: the worker starts in fresh Linux namespaces (``unshare``): no network, its own
-  process tree, the course and solutions hidden, a read-only file system apart from its own
-  scratch space, and no privileges (the ``nobody`` user when the grader runs as root).
-* ``process``: a plain child process with the same resource limits but no file-system or network
-  isolation (for machines without ``unshare``); ``lossgrade`` warns when it falls back to this.
+* ``namespace``: the worker starts in fresh Linux namespaces (``unshare``; a user namespace too
+  when the grader is not root): no network, its own process tree, and a file system that is an
+  allow-list (the system's libraries and the interpreter, read-only, and a small private
+  scratch space). As root it runs as a user id of its own, one per concurrent sandbox
+  (:func:`claim_uid`), so no limit or keyring is shared with another submission; in a user
+  namespace the kernel counts its processes apart from everyone else's.
+* ``process``: a plain child process with the same per-process limits but no file-system or
+  network isolation and no limit on the whole process tree (for machines without ``unshare``);
+  ``lossgrade`` warns when it falls back to this.
+
+Every read and write on the pipe has a deadline, the whole submission has one too
+(``Limits.submission_seconds``), and the worker dies with the process that started it.
 """
 
 from __future__ import annotations
 
 import builtins
+import ctypes
+import fcntl
 import functools
 import inspect
 import os
+import pwd
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -33,12 +42,14 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import wire
+from autograder import core, wire
 from autograder.core import Fail
 
 ROOT = Path(__file__).resolve().parent.parent
-NOBODY = 65534
 MAX_RESTARTS = 20
+UID_BASE, UID_SLOTS = 1_900_000_000, 4096  # user ids for sandboxes started by root
+UID_LOCKS = Path("/run/lossgrade")
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -48,18 +59,22 @@ class Limits:
     call_seconds: float = 10.0  # one call into student code (one check input)
     cell_seconds: float = 60.0  # one notebook cell
     start_seconds: float = 60.0  # starting the worker process
-    memory_mb: int = 2048  # address space of the worker
+    submission_seconds: float = 600.0  # everything for one submission, restarts included
+    memory_mb: int = 2048  # memory of the worker's whole process tree
+    processes: int = 64  # processes and threads of the worker's tree
     file_mb: int = 16  # largest file the worker may write
     tmp_mb: int = 64  # its scratch space
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Defaults, overridden by ``LOSSGRADE_CALL_SECONDS``, ``LOSSGRADE_CELL_SECONDS`` and
-        ``LOSSGRADE_MEMORY_MB``."""
+        """Defaults, overridden by ``LOSSGRADE_CALL_SECONDS``, ``LOSSGRADE_CELL_SECONDS``,
+        ``LOSSGRADE_SUBMISSION_SECONDS``, ``LOSSGRADE_MEMORY_MB`` and ``LOSSGRADE_PROCESSES``."""
         names = {
             "call_seconds": "CALL_SECONDS",
             "cell_seconds": "CELL_SECONDS",
+            "submission_seconds": "SUBMISSION_SECONDS",
             "memory_mb": "MEMORY_MB",
+            "processes": "PROCESSES",
         }
         values = {}
         for attr, env in names.items():
@@ -115,23 +130,30 @@ def _unshare_prefix() -> list[str]:
     ]
 
 
-def hidden_paths(course: Path | None) -> list[str]:
-    """What student code must not see: the project checkout (its course, solutions, tests and
-    packages; the interpreter's folders inside it are bound back), the course being graded,
-    temporary files and the home folder."""
-    paths = [ROOT, Path(tempfile.gettempdir())]
-    if course is not None:
-        paths.append(course)
-    paths += [Path.home()] if Path.home() != Path("/") else []
-    return sorted({str(p.resolve()) for p in paths if p.exists()})
+def claim_uid() -> tuple[int, int]:
+    """A user id no other sandbox on this machine is using, and the locked file that holds it
+    (root only). The ids come from a range no account uses; the lock lasts as long as the
+    descriptor is open, so a crashed grader frees its id."""
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for uid in range(UID_BASE, UID_BASE + UID_SLOTS):
+        try:
+            pwd.getpwuid(uid)
+            continue  # a real account
+        except KeyError:
+            pass
+        fd = os.open(UID_LOCKS / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return uid, fd
+    raise SandboxError(f"all {UID_SLOTS} sandbox user ids are in use")
 
 
-def _python_paths() -> list[str]:
-    """Folders the interpreter reads (for binding back under an unreadable parent)."""
-    names = ("stdlib", "platstdlib", "purelib", "platlib", "include")
-    found = {sysconfig.get_paths()[n] for n in names} | {sys.base_prefix, sys.prefix}
-    found.add(str(Path(sys.executable).resolve().parent))
-    return sorted(p for p in found if os.path.isdir(p))
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the grader (the forking thread) ends."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class Crash(Exception):
@@ -158,29 +180,34 @@ class Sandbox:
 
     cells: list[str]
     limits: Limits = field(default_factory=Limits)
-    course: Path | None = None
     proc: subprocess.Popen | None = None
     cell_results: list[CellResult] = field(default_factory=list)
     good_cells: list[int] = field(default_factory=list)
     restarts: int = 0
-    scratch: str | None = None  # the worker's starting folder on this side
+    scratch: str | None = None  # the worker's starting folder on this side (process mode)
+    deadline: float | None = None  # for the whole submission, set by start()
+    uid: tuple[int, int] | None = None  # (user id, lock descriptor) while running as root
 
     # -------------------------------------------------------------- process
     def _command(self) -> list[str]:
         lim = self.limits
-        opts = [
+        worker = [
+            sys.executable,
+            "-m",
+            "autograder.worker",
             f"--memory-mb={lim.memory_mb}",
+            f"--processes={lim.processes}",
             f"--file-mb={lim.file_mb}",
             f"--tmp-mb={lim.tmp_mb}",
         ]
-        worker = [sys.executable, "-m", "autograder.worker", *opts]
         if isolation() == "process":
             return worker
-        extra = ["--isolate", *(f"--mask={p}" for p in hidden_paths(self.course))]
-        extra += [f"--keep={p}" for p in _python_paths()]
+        worker.append("--isolate")
         if os.geteuid() == 0:
-            extra.append(f"--uid={NOBODY}")
-        return _unshare_prefix() + worker + extra
+            if self.uid is None:
+                self.uid = claim_uid()
+            worker.append(f"--uid={self.uid[0]}")
+        return _unshare_prefix() + worker
 
     def _spawn(self) -> None:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
@@ -192,8 +219,10 @@ class Sandbox:
             PYTHONDONTWRITEBYTECODE="1",
             PYTHONHASHSEED="0",
         )
-        cwd = tempfile.mkdtemp(prefix="lossgrade-scratch-")
-        self.scratch = cwd
+        if isolation() == "process":
+            self.scratch = cwd = tempfile.mkdtemp(prefix="lossgrade-scratch-")
+        else:
+            cwd = "/"
         self.proc = subprocess.Popen(
             self._command(),
             stdin=subprocess.PIPE,
@@ -202,10 +231,12 @@ class Sandbox:
             cwd=cwd,
             env=env,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
+        os.set_blocking(self.proc.stdin.fileno(), False)
         try:
             hello, _ = wire.receive(
-                self.proc.stdout.fileno(), time.monotonic() + self.limits.start_seconds
+                self.proc.stdout.fileno(), self._until(self.limits.start_seconds)
             )
         except (wire.Closed, wire.TooSlow, wire.BadMessage) as exc:
             self.kill()
@@ -213,6 +244,11 @@ class Sandbox:
         if not hello.get("ready"):
             self.kill()
             raise SandboxError(f"the sandbox did not start: {hello.get('message')}")
+
+    def _until(self, seconds: float) -> float:
+        """The deadline of a step of ``seconds``, never later than the submission's."""
+        deadline = time.monotonic() + seconds
+        return deadline if self.deadline is None else min(deadline, self.deadline)
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -229,29 +265,38 @@ class Sandbox:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
 
-    close = kill
+    def close(self) -> None:
+        self.kill()
+        if self.uid is not None:
+            os.close(self.uid[1])
+            self.uid = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.kill()
+        self.close()
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def request(self, header: dict, blobs=(), seconds: float = 10.0):
         """Send one request; the reply, or :class:`Crash` (the worker is then killed)."""
         if self.proc is None:
             raise Crash("the worker is not running")
-        deadline = time.monotonic() + seconds
+        deadline = self._until(seconds)
         try:
-            wire.send(self.proc.stdin.fileno(), header, blobs)
+            wire.send(self.proc.stdin.fileno(), header, blobs, deadline)
             return wire.receive(self.proc.stdout.fileno(), deadline)
         except wire.TooSlow:
             self.kill()
+            if self._out_of_time():
+                raise Crash(self._time_used()) from None
             raise Crash(f"took longer than {seconds:g} s (infinite loop?)") from None
         except (wire.Closed, BrokenPipeError, OSError):
             code = self.proc.wait() if self.proc else None
             self.kill()
-            raise Crash(_death(code)) from None
+            raise Crash(_death(code, self.limits)) from None
         except wire.BadMessage as exc:
             self.kill()
             raise Crash(f"sent back something the grader cannot read: {exc}") from None
@@ -259,9 +304,16 @@ class Sandbox:
             self.kill()
             raise
 
+    def _time_used(self) -> str:
+        return (
+            f"was stopped: the whole submission may run for {self.limits.submission_seconds:g} s "
+            "and that time is used up"
+        )
+
     # -------------------------------------------------------------- cells
     def start(self) -> list[CellResult]:
         """Start the worker and run every cell (each with its own time limit)."""
+        self.deadline = time.monotonic() + self.limits.submission_seconds
         self._spawn()
         self.cell_results, self.good_cells = [], []
         for i, source in enumerate(self.cells):
@@ -285,6 +337,8 @@ class Sandbox:
         """A fresh worker that has run the cells that ran cleanly before."""
         if self.restarts >= MAX_RESTARTS:
             raise Crash(f"the code crashed the grader's worker {MAX_RESTARTS} times; giving up")
+        if self._out_of_time():
+            raise Crash(self._time_used())
         self.restarts += 1
         self._spawn()
         for i in self.good_cells:
@@ -312,17 +366,23 @@ class Sandbox:
 
     # -------------------------------------------------------------- calls
     def call(self, target: str, args: tuple, kwargs: dict, probe: str | None = None):
+        name = target if probe is None else f"{target} ({probe})"
         if self.proc is None:
-            self._respawn_quietly()
+            try:
+                self._respawn_quietly()
+            except Crash as exc:
+                raise Fail(f"{name} {exc}") from None
         blobs: list[bytes] = []
         header = {
             "op": "call",
             "target": target,
             "probe": probe,
+            "forbidden": list(core.current_forbidden())
+            if hasattr(core, "current_forbidden")
+            else [],  # XXX
             "args": wire.encode(list(args), blobs),
             "kwargs": wire.encode(kwargs, blobs),
         }
-        name = target if probe is None else f"{target} ({probe})"
         try:
             reply, rblobs = self.request(header, blobs, seconds=self.limits.call_seconds)
         except Crash as exc:
@@ -336,12 +396,14 @@ class Sandbox:
                 _write_back(args, after_args)
                 if isinstance(after_kwargs, dict):
                     _write_back(list(kwargs.values()), [after_kwargs.get(k) for k in kwargs])
-        except (ValueError, TypeError, KeyError, IndexError, OSError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, OSError, RecursionError) as exc:
             raise Fail(f"{name} sent back something the grader cannot read ({exc})") from None
         return value
 
 
-def _death(code: int | None) -> str:
+def _death(code: int | None, limits: Limits) -> str:
+    if code == wire.EXIT_TREE_MEMORY and isolation() == "namespace":
+        return f"was stopped: its processes together used more than {limits.memory_mb} MB of memory"
     if code is not None and code > 128 and isolation() == "namespace":
         code = 128 - code  # the namespace's first process reports a signal s as 128 + s
     if code is not None and code < 0:

@@ -17,6 +17,10 @@ import time
 import numpy as np
 
 MAX_MESSAGE = 64 * 2**20  # bytes; a larger answer is refused and the worker is stopped
+MAX_HEADER = 2**20  # bytes of JSON in one message (arrays travel as blobs)
+MAX_BLOBS = 4096
+MAX_DEPTH = 32  # nesting of decoded containers
+EXIT_TREE_MEMORY = 100  # the sandbox's exit code when its process tree used too much memory
 _LEN = struct.Struct("!Q")
 
 
@@ -79,8 +83,11 @@ def encode(value, blobs: list[bytes], depth: int = 0):
     return {"opaque": type(value).__name__}
 
 
-def decode(data, blobs: list[bytes]):
-    """Inverse of :func:`encode` (``Opaque`` for what could not be sent)."""
+def decode(data, blobs: list[bytes], depth: int = 0):
+    """Inverse of :func:`encode` (``Opaque`` for what could not be sent); ValueError for data
+    nested deeper than ``MAX_DEPTH``."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"values nested more than {MAX_DEPTH} deep")
     if not isinstance(data, dict):
         return data
     if "array" in data or "scalar" in data:
@@ -89,11 +96,11 @@ def decode(data, blobs: list[bytes]):
         )
         return arr[()] if "scalar" in data else arr
     if "list" in data:
-        return [decode(v, blobs) for v in data["list"]]
+        return [decode(v, blobs, depth + 1) for v in data["list"]]
     if "tuple" in data:
-        return tuple(decode(v, blobs) for v in data["tuple"])
+        return tuple(decode(v, blobs, depth + 1) for v in data["tuple"])
     if "dict" in data:
-        return {str(k): decode(v, blobs) for k, v in data["dict"]}
+        return {str(k): decode(v, blobs, depth + 1) for k, v in data["dict"]}
     return Opaque(str(data.get("opaque", "object")))
 
 
@@ -103,10 +110,19 @@ def pack(header: dict, blobs: list[bytes]) -> bytes:
     return _LEN.pack(len(body)) + body
 
 
-def send(fd: int, header: dict, blobs: list[bytes] = ()) -> None:
+def send(fd: int, header: dict, blobs: list[bytes] = (), deadline: float | None = None) -> None:
+    """Write one message; with a ``deadline`` (for a non-blocking ``fd``) raise TooSlow when
+    the other side stops reading."""
     data = memoryview(pack(header, list(blobs)))
     while data:
-        data = data[os.write(fd, data) :]
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [fd], [], left)[1]:
+                raise TooSlow
+        try:
+            data = data[os.write(fd, data) :]
+        except BlockingIOError:
+            continue
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
@@ -131,16 +147,22 @@ def receive(fd: int, deadline: float | None = None, limit: int = MAX_MESSAGE):
         raise BadMessage(
             f"a message of {size / 2**20:.0f} MB (the limit is {limit / 2**20:.0f} MB)"
         )
-    body = _read_exact(fd, size, deadline)
+    body = memoryview(_read_exact(fd, size, deadline))
     try:
         (head_len,) = _LEN.unpack(body[: _LEN.size])
-        header = json.loads(body[_LEN.size : _LEN.size + head_len])
+        if head_len > MAX_HEADER:
+            raise ValueError(f"a header of {head_len} bytes (the limit is {MAX_HEADER})")
+        header = json.loads(bytes(body[_LEN.size : _LEN.size + head_len]))
         sizes = [int(s) for s in header.pop("blob_sizes")]
+        if len(sizes) > MAX_BLOBS or min(sizes, default=0) < 0:
+            raise ValueError("a bad list of arrays")
         blobs, at = [], _LEN.size + head_len
         for s in sizes:
-            blobs.append(body[at : at + s])
+            blobs.append(bytes(body[at : at + s]))
             at += s
-    except (ValueError, KeyError, TypeError, struct.error) as exc:
+        if at != len(body):
+            raise ValueError("the arrays do not add up to the message")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, struct.error) as exc:
         raise BadMessage(f"not a grader message ({exc})") from None
     if not isinstance(header, dict):
         raise BadMessage("not a grader message")

@@ -2,13 +2,17 @@
 
 Started by :class:`autograder.sandbox.Sandbox`, never by hand. It talks to the grader over its
 stdin and stdout (moved to private descriptors before any student code runs; the student's prints
-go to a capped buffer). With ``--isolate`` it is the first process of fresh mount, network, PID
-and IPC namespaces (made by ``unshare``) and, before it runs student code, it
+go to a capped buffer). With ``--isolate`` it is the first process of fresh mount, network, PID,
+IPC and UTS namespaces (made by ``unshare``, as root or inside a user namespace) and, before it
+runs student code, it
 
-* hides the course, the solutions, the tests and the grading packages behind empty file systems,
-* gives ``/tmp``, ``/var/tmp`` and ``/dev/shm`` fresh small file systems (the only writable places)
-  and makes every other mount read-only,
-* drops to an unprivileged user (``--uid``) or, inside a user namespace, drops every capability.
+* pivots into a new root that holds only the system's libraries, this interpreter and its
+  packages (all read-only), a few devices, and fresh small writable ``/tmp`` and ``/dev/shm``
+  (:func:`build_root`: an allow-list, so nothing else of the host can be read or reached);
+* stays behind as the namespace's first process (:func:`supervise`), which kills the whole tree
+  when its processes together use too much memory, while the code runs in a child that drops to
+  the grader-chosen ``--uid`` (as root) or gives up every capability (in a user namespace), with
+  a fresh keyring (:func:`drop_privileges`).
 
 Then come the resource limits (memory, file size, processes, CPU), the same with or without
 ``--isolate``. Requests: ``exec`` one cell, ``names`` defined so far, ``call`` a function (or a
@@ -19,15 +23,19 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import contextlib
 import ctypes
 import functools
 import inspect
 import io
 import os
+import platform
 import re
 import resource
 import signal
 import sys
+import sysconfig
+import time
 import types
 import warnings
 
@@ -37,6 +45,8 @@ from autograder import core, probes, wire
 
 SCRATCH = "/tmp/scratch"
 OUTPUT_LIMIT = 20_000  # characters of printed output kept per cell or call
+OUTPUT_TOTAL = 200_000  # ... and for the whole submission
+PAGE = os.sysconf("SC_PAGE_SIZE")
 MESSAGE_LIMIT = 2_000
 
 # mount(2) flags
@@ -57,29 +67,34 @@ PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
 # ------------------------------------------------------------------------------ isolation
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_SYSCALLS = {  # numbers glibc has no wrapper for
+    "x86_64": {"pivot_root": 155, "keyctl": 250},
+    "aarch64": {"pivot_root": 41, "keyctl": 219},
+}
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache",)
+DEVICES = ("null", "zero", "full", "random", "urandom")
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+PR_SET_PDEATHSIG, MNT_DETACH = 1, 2
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _syscall(name: str, *args) -> int:
+    number = _SYSCALLS.get(platform.machine(), {}).get(name)
+    if number is None:
+        raise OSError(f"{name} is not known on {platform.machine()}")
+    return _libc.syscall(number, *args)
 
 
 def _mount(source, target, fstype, flags, data=None) -> None:
     enc = [None if x is None else str(x).encode() for x in (source, target, fstype, data)]
-    if _libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {target}: {os.strerror(err)}")
-
-
-def _empty(path: str, mode: str = "0755", size: str = "64k") -> None:
-    """Cover ``path`` with an empty tmpfs."""
-    _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
-
-
-def _unreachable_ancestor(path: str, uid: int) -> str | None:
-    """The highest ancestor of ``path`` that user ``uid`` may not enter, if any."""
-    parts = os.path.abspath(path).split(os.sep)
-    for i in range(2, len(parts) + 1):
-        anc = os.sep.join(parts[:i])
-        st = os.stat(anc)
-        if not (st.st_mode & 0o001) and not (st.st_uid == uid and st.st_mode & 0o100):
-            return anc
-    return None
+    _check(_libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
 
 
 def _mount_points() -> list[tuple[str, set[str]]]:
@@ -92,88 +107,141 @@ def _mount_points() -> list[tuple[str, set[str]]]:
     return points
 
 
-def isolate(masks: list[str], keep: list[str], uid: int | None, tmp_mb: int) -> None:
-    """Hide ``masks``, keep ``keep`` readable, make the rest read-only, then drop privileges."""
+def interpreter_paths() -> list[str]:
+    """The folders of this interpreter and its packages: the only host folders kept besides
+    the system's libraries."""
+    names = ("stdlib", "platstdlib", "purelib", "platlib")
+    found = {sysconfig.get_paths()[n] for n in names} | {sys.base_prefix, sys.prefix}
+    found.add(os.path.dirname(os.path.realpath(sys.executable)))
+    real = sorted({os.path.realpath(p) for p in found if os.path.isdir(p)})
+    return [p for p in real if not any(p.startswith(q + os.sep) for q in real)]
+
+
+def build_root(tmp_mb: int) -> None:
+    """Swap the file system for an allow-list and pivot into it.
+
+    The new root holds the system's libraries and programs (read-only), this interpreter and
+    its packages (read-only), ``/proc`` of this PID namespace, a few devices, and fresh small
+    writable ``/tmp`` and ``/dev/shm``. Nothing else of the host exists there: no course, no
+    exchange, no home, no checkout, no sockets.
+    """
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # cover with an empty file system: each masked folder; the shared writable folders (fresh,
-    # small and private); and, for the sandbox user, each folder it may not enter that holds part
-    # of the interpreter (e.g. a Python installed in /root). The interpreter's folders beneath a
-    # cover are bound back through descriptors opened before it (a checkout in /tmp, say).
-    writable = [p for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
-    inside_keep = lambda m: any(m == k or m.startswith(k + os.sep) for k in keep)  # noqa: E731
-    hidden = ("0755", "64k")
-    covers = {os.path.abspath(m): hidden for m in masks if os.path.isdir(m) and not inside_keep(m)}
-    if uid is not None:
-        for anc in (_unreachable_ancestor(k, uid) for k in keep):
-            if anc is not None:
-                covers.setdefault(anc, hidden)
-    covers.update({w: ("1777", f"{tmp_mb}m") for w in writable})
-    done: list[str] = []
-    for cover in sorted(covers, key=lambda c: c.count(os.sep)):
-        if any(cover.startswith(d + os.sep) for d in done):
-            continue  # already hidden with its parent
-        done.append(cover)
-        inside = [k for k in keep if k.startswith(cover + os.sep)]
-        held = [(k, os.open(k, os.O_PATH)) for k in inside]
-        _empty(cover, *covers[cover])
-        for path, fd in held:
-            os.makedirs(path, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            os.close(fd)
+    system = [p for p in SYSTEM_DIRS if os.path.lexists(p)]
+    links = {p: os.readlink(p) for p in system if os.path.islink(p)}
+    binds = interpreter_paths() + [p for p in system if p not in links]
+    files = [p for p in SYSTEM_FILES if os.path.isfile(p)]
+    files += [f"/dev/{d}" for d in DEVICES if os.path.exists(f"/dev/{d}")]
+    # descriptors first: the new root is mounted over /tmp, which may hold a checkout or venv
+    held = {p: os.open(p, os.O_PATH) for p in [*binds, *files, "/proc"]}
+    new = "/tmp"
+    _mount("none", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    for folder, mode, size in (("/tmp", "1777", f"{tmp_mb}m"), ("/dev/shm", "1777", "16m")):
+        os.makedirs(new + folder)
+        _mount("none", new + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+    for path in sorted(binds, key=len):
+        os.makedirs(new + path, exist_ok=True)
+        _mount(f"/proc/self/fd/{held[path]}", new + path, None, MS_BIND | MS_REC)
+    for path in files:
+        os.makedirs(os.path.dirname(new + path), exist_ok=True)
+        open(new + path, "w").close()
+        _mount(f"/proc/self/fd/{held[path]}", new + path, None, MS_BIND)
+    for path, target in links.items():
+        os.symlink(target, new + path)
+    os.makedirs(new + "/proc")
+    _mount(f"/proc/self/fd/{held['/proc']}", new + "/proc", None, MS_BIND | MS_REC)
+    for fd in held.values():
+        os.close(fd)
+    os.symlink("/proc/self/fd", new + "/dev/fd")
+    with open(new + "/etc/passwd", "w") as f:
+        f.write(f"student:x:{os.getuid()}:{os.getgid()}:student:{SCRATCH}:/bin/sh\n")
+    os.makedirs(new + "/.old")
+    os.chdir(new)
+    _check(_syscall("pivot_root", b".", b".old"), "pivot_root")
+    os.chdir("/")
+    _check(_libc.umount2(b"/.old", MNT_DETACH), "umount the host's root")
+    os.rmdir("/.old")
     os.makedirs(SCRATCH)
-    if uid is not None:
-        os.chown(SCRATCH, uid, uid)
     for target, opts in reversed(_mount_points()):
-        if target in writable or target.startswith("/proc"):
+        if target in ("/tmp", "/dev/shm") or target.startswith("/proc"):
             continue
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY
         flags |= sum(bit for name, bit in _KEEP_FLAGS.items() if name in opts)
         try:
             _mount(None, target, None, flags)
         except OSError:
-            pass  # e.g. a mount covered by another one; its covering mount is read-only
+            pass  # a mount covered by another one; the covering mount is read-only
+
+
+def drop_privileges(uid: int | None) -> None:
+    """Become ``uid`` (as root) or give up every capability (inside a user namespace); then a
+    fresh session keyring, an empty user keyring, no new privileges, and death with the parent."""
     if uid is not None:
+        os.chown(SCRATCH, uid, uid)
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-    else:  # inside a user namespace: give up every capability in it
+    else:
         for cap in range(64):
             _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
         header = (ctypes.c_uint32 * 2)(0x20080522, 0)
         data = (ctypes.c_uint32 * 6)()
-        _libc.capset(header, data)
+        _check(_libc.capset(header, data), "capset")
+    for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+        _syscall("keyctl", KEYCTL_CLEAR, keyring)  # what an earlier run of this uid left
+    if _syscall("keyctl", KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        raise OSError(ctypes.get_errno(), "no fresh session keyring")
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
-def supervise() -> None:
-    """As the namespace's first process, run the rest in a child and exit with it.
+def _tree_rss() -> int:
+    """Resident bytes of every process in this PID namespace."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/statm") as f:
+                    total += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total * PAGE
 
-    When this process exits the kernel kills everything left in the namespace (a student's
-    forked or daemonised processes included).
+
+def supervise(memory_mb: int) -> None:
+    """As the namespace's first process, run the rest in a child; exit with it.
+
+    This process keeps its privileges and its parent-death signal, reaps orphans, and kills
+    the whole tree (exit code ``wire.EXIT_TREE_MEMORY``) when its processes together hold
+    more than ``memory_mb``. When it exits the kernel kills everything left in the namespace.
     """
     pid = os.fork()
-    if pid:
-        os.closerange(3, 1024)
-        while True:
-            try:
-                _, status = os.waitpid(pid, 0)
-                break
-            except ChildProcessError:
-                status = 0
-                break
-            except InterruptedError:
-                continue
-        code = os.waitstatus_to_exitcode(status)
-        os._exit(128 - code if code < 0 else code & 0x7F)  # a signal s becomes 128 + s
+    if not pid:
+        return
+    os.closerange(3, 1024)
+    limit = memory_mb * 2**20
+    while True:
+        try:
+            done, status = os.waitpid(-1, os.WNOHANG)
+            while done and done != pid:
+                done, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            os._exit(0)
+        if done == pid:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code & 0x7F)  # a signal s becomes 128 + s
+        if _tree_rss() > limit:
+            os.kill(-1, signal.SIGKILL)
+            os._exit(wire.EXIT_TREE_MEMORY)
+        time.sleep(0.02)
 
 
-def limit_resources(memory_mb: int, file_mb: int, cpu_seconds: int) -> None:
+def limit_resources(memory_mb: int, file_mb: int, cpu_seconds: int, processes: int) -> None:
     limits = {
         resource.RLIMIT_AS: memory_mb * 2**20,
         resource.RLIMIT_FSIZE: file_mb * 2**20,
         resource.RLIMIT_CORE: 0,
         resource.RLIMIT_CPU: cpu_seconds,
-        resource.RLIMIT_NPROC: 256,
+        resource.RLIMIT_NPROC: processes,
     }
     for which, value in limits.items():
         _, hard = resource.getrlimit(which)
@@ -192,7 +260,7 @@ class CappedText(io.TextIOBase):
     """A text stream that keeps the first ``limit`` characters and counts the rest."""
 
     def __init__(self, limit: int = OUTPUT_LIMIT):
-        self.limit, self.parts, self.kept, self.dropped = limit, [], 0, 0
+        self.limit, self.parts, self.kept, self.dropped = max(0, limit), [], 0, 0
 
     def writable(self) -> bool:
         return True
@@ -253,9 +321,9 @@ def _error(exc: BaseException) -> dict:
     }
 
 
-def _run_captured(fn):
+def _run_captured(fn, limit: int = OUTPUT_LIMIT):
     """``fn()`` with prints and warnings captured; returns (value or exception, output)."""
-    sink = CappedText()
+    sink = CappedText(limit)
     old = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = sink
     try:
@@ -286,7 +354,23 @@ def _describe(value) -> dict:
 class Worker:
     def __init__(self, read_fd: int, write_fd: int):
         self.read_fd, self.write_fd = read_fd, write_fd
-        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        # the student's code gets a `__main__` of its own; the worker's module is not in reach
+        # by name, and the probes are bound here, before any student code runs
+        main = types.ModuleType("__main__")
+        main.__builtins__ = builtins
+        sys.modules["__main__"] = main
+        self.namespace = main.__dict__
+        self.probes = dict(probes.PROBES)
+        self.watch = getattr(core, "watch_calls", lambda *a: contextlib.nullcontext())  # XXX
+        self.output_left = OUTPUT_TOTAL
+
+    def captured(self, fn):
+        """:func:`_run_captured` within what is left of the submission's output budget."""
+        result, output = _run_captured(fn, min(OUTPUT_LIMIT, self.output_left))
+        self.output_left -= len(output)
+        if self.output_left <= 0 and output:
+            output += "[the submission's output limit is reached: later output is not kept]\n"
+        return result, output
 
     def reply(self, header: dict, blobs=()) -> None:
         wire.send(self.write_fd, header, blobs)
@@ -297,7 +381,7 @@ class Worker:
         def run():
             exec(compile(code, f"<cell {msg.get('index', '?')}>", "exec"), self.namespace)
 
-        result, output = _run_captured(run)
+        result, output = self.captured(run)
         header = {"ok": True} if not isinstance(result, BaseException) else _error(result)
         self.reply({**header, "output": output})
 
@@ -325,10 +409,16 @@ class Worker:
         fn = self.namespace[target]
         probe = msg.get("probe")
         if probe:
-            fn = functools.partial(probes.PROBES[probe], fn)
+            fn = functools.partial(self.probes[str(probe)], fn)
         args = wire.decode(msg.get("args"), blobs)
         kwargs = wire.decode(msg.get("kwargs"), blobs)
-        result, output = _run_captured(lambda: fn(*args, **kwargs))
+        forbidden = tuple(str(m) for m in msg.get("forbidden") or ())
+
+        def run():
+            with self.watch(forbidden, target):
+                return fn(*args, **kwargs)
+
+        result, output = self.captured(run)
         if isinstance(result, BaseException):
             self.reply({**_error(result), "output": output})
             return
@@ -357,12 +447,11 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m autograder.worker")
     p.add_argument("--isolate", action="store_true")
     p.add_argument("--uid", type=int)
-    p.add_argument("--mask", action="append", default=[])
-    p.add_argument("--keep", action="append", default=[])
     p.add_argument("--memory-mb", type=int, default=2048)
     p.add_argument("--file-mb", type=int, default=16)
     p.add_argument("--tmp-mb", type=int, default=64)
     p.add_argument("--cpu-seconds", type=int, default=600)
+    p.add_argument("--processes", type=int, default=64)
     args = p.parse_args(argv)
 
     # the protocol moves to private descriptors; fds 0-2 point at /dev/null for student code
@@ -373,12 +462,15 @@ def main(argv: list[str] | None = None) -> None:
     os.close(null)
     try:
         if args.isolate:
-            isolate(args.mask, args.keep, args.uid, args.tmp_mb)
-            supervise()
+            build_root(args.tmp_mb)
+            supervise(args.memory_mb)
+            drop_privileges(args.uid)
+        else:
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         scratch = SCRATCH if args.isolate else os.getcwd()
         os.chdir(scratch)
         os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch, MPLBACKEND="Agg")
-        limit_resources(args.memory_mb, args.file_mb, args.cpu_seconds)
+        limit_resources(args.memory_mb, args.file_mb, args.cpu_seconds, args.processes)
         _stub_modules()
     except Exception as exc:  # noqa: BLE001 - tell the grader why, before any student code
         wire.send(write_fd, {"ready": False, "message": f"{type(exc).__name__}: {exc}"})
