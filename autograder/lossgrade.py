@@ -2,26 +2,32 @@
 
     lossgrade release PS             generate the student version and release it to the exchange
     lossgrade collect PS             collect submissions from the exchange
-    lossgrade collect PS --zip FILE  ... or from an LMS zip download (files <student>_<PS>.ipynb)
+    lossgrade collect PS --zip FILE  ... or from a Canvas or Moodle zip download
     lossgrade autograde PS [--jobs N]
     lossgrade feedback PS            feedback HTML (hidden test code left out), returned via exchange
     lossgrade export [--to FILE]     grades as CSV (nbgrader's columns)
 
 Every subcommand takes ``--course DIR`` (default ``course``). Autograding grades each submission
 in its own grader process (:mod:`autograder.grader`: student code in a sandbox, the instructor's
-tests outside it), ``--jobs`` at a time, keeps each result under ``course/lossgrade/<PS>/``, and
-then writes the scores into the gradebook with nbgrader, one process at a time.
+tests outside it), ``--jobs`` at a time, keeps each result under
+``course/lossgrade/<PS>/students/<student>/``, and then writes the scores into the gradebook with
+nbgrader, one process at a time. What a student named (ids, file names, notes) is printed through
+:func:`autograder.collect.safe`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import ctypes
+import functools
 import hashlib
 import json
 import os
+import resource
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,12 +36,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.build import nbgrader, tool_env
+from autograder.build import tool_env
+from autograder.collect import collect, id_problem, safe
 from autograder.sandbox import Limits
 
 SUBMISSION_TIMEOUT = 3600  # seconds for one whole submission (calls and cells have their own)
 RESTART_EVERY = 50  # submissions per grader process
 MERGE_CHUNK = 50  # graded notebooks written to the gradebook per nbgrader run
+GRADER_MEMORY_MB = 4096  # address space of a grader process (LOSSGRADE_GRADER_MEMORY_MB)
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, so a forked child only calls it
 
 
 @dataclass
@@ -55,7 +65,19 @@ def _course(path: str) -> Path:
 
 
 def _run(course: Path, *args: str) -> int:
-    return nbgrader(course, *args, check=False).returncode
+    """An nbgrader command, its output (which quotes student ids and file names) made safe."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env=tool_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    for line in proc.stdout:
+        print(safe(line.rstrip("\n")), flush=True)
+    return proc.wait()
 
 
 def _hide_hidden_test_source_class():
@@ -101,23 +123,19 @@ def cmd_release(course: Path, ps: str) -> int:
     return _run(course, "release_assignment", ps, "--force")
 
 
-def cmd_collect(course: Path, ps: str, zip_file: str | None) -> int:
-    if zip_file is None:
-        return _run(course, "collect", ps, "--update")
-    archive = course / "downloaded" / ps / "archive"
-    if archive.exists():
-        shutil.rmtree(archive)
-    archive.mkdir(parents=True)
-    shutil.copy(zip_file, archive / Path(zip_file).name)
-    return _run(course, "zip_collect", ps, "--force")
-
-
 def submissions(course: Path, ps: str) -> list[str]:
-    """Students with a submission of ``ps`` in ``course/submitted``."""
+    """Students with a submission of ``ps`` in ``course/submitted``; other names are reported."""
     root = course / "submitted"
     if not root.exists():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / ps).is_dir())
+    found = []
+    for p in sorted(root.iterdir()):
+        why = id_problem(p.name)
+        if why:
+            print(f"  skipped {safe(root / p.name)}: {why}")
+        elif (p / ps).is_dir():
+            found.append(p.name)
+    return found
 
 
 def _digest(*parts: bytes) -> str:
@@ -155,6 +173,10 @@ class GraderServer:
 
     def _start(self) -> None:
         self.close()
+        memory = int(os.environ.get("LOSSGRADE_GRADER_MEMORY_MB", GRADER_MEMORY_MB)) * 2**20
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            memory = min(memory, hard)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.grader", "--serve"],
             stdin=subprocess.PIPE,
@@ -162,6 +184,7 @@ class GraderServer:
             stderr=subprocess.DEVNULL,
             env=tool_env(),
             text=True,
+            preexec_fn=functools.partial(_bind_grader, os.getpid(), memory),
         )
         self.served = 0
 
@@ -191,16 +214,43 @@ class GraderServer:
         return json.loads(line)
 
 
+def _bind_grader(parent: int, memory: int) -> None:
+    """In a grader server before exec: bounded memory, killed when its parent goes.
+
+    The parent is the thread that started it: a pool thread, alive until grading is done. Only
+    the soft limit is set, so the sandbox may still give a worker ``LOSSGRADE_MEMORY_MB``.
+    """
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # lossgrade died before prctl took effect
+        os._exit(1)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (memory, hard))
+
+
+def _stop_on_signals(servers: list[GraderServer]) -> dict:
+    """SIGTERM and SIGINT kill every grader server, then exit with 128 + the signal."""
+
+    def stop(signum, frame):
+        for server in list(servers):
+            proc = server.proc
+            if proc is not None:
+                proc.kill()
+        os.write(2, f"\nlossgrade: stopped by signal {signum}; results so far are kept\n".encode())
+        os._exit(128 + signum)
+
+    return {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
 def _grade_one(
     course: Path, ps: str, student: str, base_key: str, cache: Path, server: GraderServer
 ) -> Outcome:
     """Grade one submission, unless an identical one was graded before."""
     folder = course / "submitted" / student / ps
     key = _digest(base_key.encode(), _folder_bytes(folder))
-    done = cache / student
+    done = cache / "students" / student
     if (done / "key").is_file() and (done / "key").read_text() == key:
         return _outcome(student, done, cached=True)
-    work = cache / f".work-{student}"
+    work = cache / "work" / student
     shutil.rmtree(work, ignore_errors=True)
     reply = server.grade(
         {
@@ -214,6 +264,7 @@ def _grade_one(
     if not reply.get("ok") or not (work / "result.json").is_file():
         return Outcome(student, False, f"the grader failed: {reply.get('error', 'no result')}")
     (work / "key").write_text(key)
+    done.parent.mkdir(exist_ok=True)
     shutil.rmtree(done, ignore_errors=True)  # killed here? the student is just graded again
     os.replace(work, done)
     return _outcome(student, done, cached=False)
@@ -242,7 +293,7 @@ def _merge(course: Path, ps: str, outcomes: list[Outcome], cache: Path, tmp: Pat
                     if extra.is_file() and not extra.is_symlink() and extra.suffix != ".ipynb":
                         shutil.copy(extra, dest / extra.name)
                 name = o.result["notebook"]
-                shutil.copy(cache / o.student / name, dest / name)
+                shutil.copy(cache / "students" / o.student / name, dest / name)
             proc = subprocess.run(
                 [sys.executable, "-c", MERGE_SCRIPT, ps, str(staged)],
                 cwd=course,
@@ -252,7 +303,7 @@ def _merge(course: Path, ps: str, outcomes: list[Outcome], cache: Path, tmp: Pat
             )
             if proc.returncode != 0:
                 ok = False
-                print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+                print(safe(proc.stdout[-3000:]), safe(proc.stderr[-3000:]), sep="\n")
             bar.update(len(chunk))
     return ok
 
@@ -295,24 +346,61 @@ def _report(course: Path, ps: str, outcomes: list[Outcome], cache: Path) -> None
             out.writerow([o.student, r.get("score", ""), r.get("max_score", ""), status, o.message])
     flagged = [o for o in rows if not o.ok or o.message]
     for o in flagged:
-        print(
-            f"  {o.student}: {o.message}" if o.ok else f"  could not grade {o.student}: {o.message}"
-        )
+        who, why = safe(o.student), safe(o.message)
+        print(f"  {who}: {why}" if o.ok else f"  could not grade {who}: {why}")
     print(f"per-submission results: {cache / 'report.csv'}")
+
+
+def _grade_all(
+    course: Path, ps: str, todo: list[str], jobs: int, base_key: str, cache: Path
+) -> list[Outcome]:
+    """Grade ``todo`` with ``jobs`` grader servers, all of them killed by SIGTERM or SIGINT."""
+    from tqdm.auto import tqdm
+
+    outcomes: list[Outcome] = []
+    servers: list[GraderServer] = []
+    local = threading.local()
+
+    def grade_one(student: str) -> Outcome:
+        if not hasattr(local, "server"):
+            local.server = GraderServer()
+            servers.append(local.server)
+        return _grade_one(course, ps, student, base_key, cache, local.server)
+
+    previous = _stop_on_signals(servers)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(grade_one, s): s for s in todo}
+            with tqdm(total=len(todo), desc=f"autograde {ps}", unit="submission") as bar:
+                for fut in as_completed(futures):
+                    try:
+                        outcomes.append(fut.result())
+                    except Exception as exc:  # noqa: BLE001 - e.g. an unreadable folder
+                        why = f"{type(exc).__name__}: {exc}"
+                        outcomes.append(Outcome(futures[fut], False, why))
+                    bar.update(1)
+    finally:
+        for server in servers:
+            server.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return outcomes
 
 
 def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | None = None) -> int:
     """Grade every submission of ``ps``; one bad submission never stops the others.
 
-    Results are kept per submission in ``course/lossgrade/<ps>/``, keyed by the submission's
-    contents and the grading code: a run that was stopped picks up where it left off, and a
-    second run regrades nothing and writes the same scores.
+    Results are kept per submission in ``course/lossgrade/<ps>/students/``, keyed by the
+    submission's contents and the grading code: a run that was stopped picks up where it left
+    off, and a second run regrades nothing and writes the same scores.
     """
-    from tqdm.auto import tqdm
-
     from autograder.sandbox import isolation
 
     todo = students or submissions(course, ps)
+    invalid = [s for s in todo if id_problem(s)]
+    if invalid:
+        print(f"not a student id: {', '.join(safe(s) for s in invalid)}")
+        return 1
     if not todo:
         print(f"no submissions of {ps} in {course / 'submitted'}; run `lossgrade collect {ps}`")
         return 1
@@ -331,27 +419,7 @@ def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | No
     source = course / "source" / ps / f"{ps}.ipynb"
     limits = json.dumps(asdict(Limits.from_env()), sort_keys=True).encode()
     base_key = _digest(source.read_bytes(), release.read_bytes(), _grader_version(), limits)
-    outcomes: list[Outcome] = []
-    servers: list[GraderServer] = []
-    local = threading.local()
-
-    def grade_one(student: str) -> Outcome:
-        if not hasattr(local, "server"):
-            local.server = GraderServer()
-            servers.append(local.server)
-        return _grade_one(course, ps, student, base_key, cache, local.server)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_one, s): s for s in todo}
-        with tqdm(total=len(todo), desc=f"autograde {ps}", unit="submission") as bar:
-            for fut in as_completed(futures):
-                try:
-                    outcomes.append(fut.result())
-                except Exception as exc:  # noqa: BLE001 - e.g. an unreadable submission folder
-                    outcomes.append(Outcome(futures[fut], False, f"{type(exc).__name__}: {exc}"))
-                bar.update(1)
-    for server in servers:
-        server.close()
+    outcomes = _grade_all(course, ps, todo, jobs, base_key, cache)
     with tempfile.TemporaryDirectory(prefix="lossgrade-") as tmp:
         merged = _merge(course, ps, outcomes, cache, Path(tmp))
     graded = [o for o in outcomes if o.ok]
@@ -366,11 +434,42 @@ def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | No
     return 0 if merged and len(graded) == len(todo) else 1
 
 
+FEEDBACK_READ = ("timestamp.txt", "submission_secret.txt")  # read by release_feedback, not sent
+
+
+def _clean_feedback(folder: Path, ps: str) -> list[str]:
+    """Delete all but the grader's ``<ps>.html`` (and what release_feedback reads) from a
+    feedback folder, links included; returns the names removed."""
+    removed = []
+    for p in sorted(folder.iterdir()):
+        if p.name in (f"{ps}.html", *FEEDBACK_READ) and p.is_file() and not p.is_symlink():
+            continue
+        removed.append(p.name)
+        _remove(p)
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def cmd_feedback(course: Path, ps: str) -> int:
     """Generate feedback HTML, then return it through the exchange where it came from there."""
     if _run(course, "generate_feedback", ps, "--force") != 0:
         return 1
-    folders = sorted(p for p in (course / "feedback").glob(f"*/{ps}") if p.is_dir())
+    folders = []
+    for p in sorted((course / "feedback").glob(f"*/{ps}")):
+        if id_problem(p.parent.name) or p.parent.is_symlink() or p.is_symlink():
+            print(f"  removed {safe(p)}: not a student's feedback folder")
+            _remove(p.parent)
+            continue
+        removed = _clean_feedback(p, ps)
+        if removed:
+            print(f"  {safe(p.parent.name)}: removed from the feedback: {safe(', '.join(removed))}")
+        folders.append(p)
     # submissions collected from an LMS zip have no exchange timestamp: nothing to release to
     exchange = [p.parent.name for p in folders if (p / "timestamp.txt").exists()]
     lms = [p.parent.name for p in folders if not (p / "timestamp.txt").exists()]
@@ -414,7 +513,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("ps")
     p = sub.add_parser("collect", parents=[common], help="collect submissions")
     p.add_argument("ps")
-    p.add_argument("--zip", metavar="FILE", help="an LMS zip of <student>_<PS>.ipynb files")
+    p.add_argument("--zip", metavar="FILE", help="a Canvas or Moodle zip of the submissions")
     p = sub.add_parser("autograde", parents=[common], help="autograde the collected submissions")
     p.add_argument("ps")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
@@ -432,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         return cmd_release(course, args.ps)
     if args.command == "collect":
-        return cmd_collect(course, args.ps, args.zip)
+        return collect(course, args.ps, args.zip)
     if args.command == "autograde":
         return cmd_autograde(course, args.ps, args.jobs, args.student)
     if args.command == "feedback":

@@ -118,7 +118,7 @@ def test_a_killed_run_resumes_without_losing_a_submission(course):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    results = course / "lossgrade" / PS
+    results = course / "lossgrade" / PS / "students"
     deadline = time.monotonic() + 300
     while sum((results / s / "result.json").exists() for s in students) < 2:
         assert run.poll() is None, "the run ended before it could be killed"
