@@ -39,9 +39,3 @@ c.GenerateFeedback.preprocessors = [
     HideHiddenTestSource,
     ClearHiddenTests,
 ]
-
-# LMS downloads (`lossgrade collect PS --zip FILE`): files named <student>_<notebook>.ipynb,
-# at any depth in the zip (the pattern is matched against the whole path)
-c.FileNameCollectorPlugin.named_regexp = (
-    r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?P<file_id>ps\d\d_\w+\.ipynb)$"
-)
