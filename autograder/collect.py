@@ -229,11 +229,12 @@ def _open_submission(inbound_fd: int, name: str, student: str) -> int:
     try:
         fd = os.open(name, flags, dir_fd=inbound_fd)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise ValueError(f"the submission folder cannot be opened: {exc.strerror}") from None
+        kind = _kind(inbound_fd, name)
+        if kind == "a symbolic link":
             raise ValueError("the submission folder is a symbolic link") from None
-        if exc.errno == errno.ENOTDIR:
-            raise ValueError("the submission is not a folder") from None
-        raise ValueError(f"the submission folder cannot be opened: {exc.strerror}") from None
+        raise ValueError(f"the submission is {kind}, not a folder") from None
     try:
         account = pwd.getpwnam(student)
     except KeyError:
