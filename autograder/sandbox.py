@@ -377,9 +377,7 @@ class Sandbox:
             "op": "call",
             "target": target,
             "probe": probe,
-            "forbidden": list(core.current_forbidden())
-            if hasattr(core, "current_forbidden")
-            else [],  # XXX
+            "forbidden": list(core.current_forbidden()),
             "args": wire.encode(list(args), blobs),
             "kwargs": wire.encode(kwargs, blobs),
         }
