@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import html
 import io
 import json
 import os
+import re
 import sys
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -34,6 +36,7 @@ from autograder import core
 from autograder.sandbox import Crash, Limits, Sandbox, SandboxError, isolation
 
 MAX_NOTEBOOK_MB = 100
+CELL_TYPES = ("code", "markdown", "raw")
 
 
 @dataclass
@@ -73,10 +76,60 @@ def _is_test(meta: dict) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def _text(source) -> str:
-    if isinstance(source, list):
-        return "".join(str(s) for s in source)
-    return source if isinstance(source, str) else ""
+def _source(value) -> str | None:
+    """A cell's source as text (a string or a list of strings); None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        return "".join(value)
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    """``text`` with every lone surrogate (not valid Unicode, unwritable as UTF-8) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+# ------------------------------------------------------------------------------ safe to show
+
+# what nbconvert (and the notebook) render as math; inside it `<` is written `\lt`
+_MATH = re.compile(
+    r"(?<!\\)\$\$.*?(?<!\\)\$\$|(?<![$\\])\$.+?(?<![$\\])\$|\\{1,2}\[.*?\\{1,2}\]"
+    r"|\\{1,2}\(.*?\\{1,2}\)|\\begin\{([a-z]*\*?)\}.*?\\end\{\1\}",
+    re.DOTALL,
+)
+_CHAR_REF = re.compile(r"&(?=#?\w+;)")
+_SCHEME = re.compile(
+    r"\b(?:"
+    + "|".join(r"[\s\\]*".join(word) for word in ("javascript", "vbscript", "data"))
+    + r")[\s\\]*:",
+    re.IGNORECASE,
+)
+
+
+def safe_markdown(text: str) -> str:
+    """Markdown that renders as the text it was, never as HTML: no tags or character references
+    (``<`` and ``&`` escaped; ``\\lt`` inside math, which stays math), and no ``javascript:``,
+    ``vbscript:`` or ``data:`` URL (its colon becomes a full-width one)."""
+    text = _CHAR_REF.sub("&amp;", _clean(text))
+    text = _SCHEME.sub(lambda m: m[0][:-1] + "\uff1a", text)
+    out, at = [], 0
+    for m in _MATH.finditer(text):
+        out += [text[at : m.start()].replace("<", "&lt;"), m[0].replace("<", "\\lt ")]
+        at = m.end()
+    out.append(text[at:].replace("<", "&lt;"))
+    return "".join(out)
+
+
+def _shown(kind: str, text: str, release_texts: set[str]) -> str:
+    """A student's cell source as the record keeps it: code as it is (always shown as text),
+    markdown and raw cells made safe to render unless they are the release's own."""
+    if kind == "code" or text in release_texts:
+        return text
+    return safe_markdown(text) if kind == "markdown" else html.escape(text)
 
 
 def find_notebook(folder: Path, name: str) -> tuple[Path | None, list[str]]:
@@ -96,12 +149,15 @@ def find_notebook(folder: Path, name: str) -> tuple[Path | None, list[str]]:
 def read_cells(path: Path, notes: list[str]) -> list[dict]:
     """The cells of a submitted notebook, read leniently (problems go to ``notes``); raises
     :class:`Unreadable` when there is no notebook to grade."""
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_MB * 2**20:
-        raise Unreadable(
-            f"{path.name} is {size / 2**20:.0f} MB (the limit is {MAX_NOTEBOOK_MB} MB)"
-        )
-    raw = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_MB * 2**20:
+            raise Unreadable(
+                f"{path.name} is {size / 2**20:.0f} MB (the limit is {MAX_NOTEBOOK_MB} MB)"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise Unreadable(f"{path.name} could not be read ({exc.strerror})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -112,19 +168,49 @@ def read_cells(path: Path, notes: list[str]) -> list[dict]:
         )
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError:
+        raise Unreadable(f"{path.name} is not a notebook: its JSON is nested too deeply") from None
+    except ValueError as exc:  # invalid JSON, or a number with too many digits
         raise Unreadable(f"{path.name} is not a notebook: invalid JSON ({exc})") from None
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
         raise Unreadable(f"{path.name} is not a notebook: it has no list of cells")
-    good = [
-        c
-        for c in cells
-        if isinstance(c, dict) and c.get("cell_type") in ("code", "markdown", "raw")
-    ]
+    good = [cell for cell in map(_read_cell, cells) if cell is not None]
     if len(good) < len(cells):
-        notes.append(f"{len(cells) - len(good)} malformed cell(s) were ignored")
+        notes.append(
+            f"{len(cells) - len(good)} malformed cell(s) were ignored (a cell needs a cell_type "
+            "of code, markdown or raw and a source made of text)"
+        )
+    odd_ids = sum(1 for c in cells if not isinstance(_nbgrader(c).get("grade_id", ""), str))
+    if odd_ids:
+        notes.append(f"{odd_ids} cell(s) had a grade_id that is not text; it was ignored")
+    mended = sum(1 for c in good if c.pop("mended"))
+    if mended:
+        notes.append(
+            f"{mended} cell(s) held lone surrogates (text that is not valid Unicode); "
+            "they were replaced by U+FFFD"
+        )
     return good
+
+
+def _read_cell(cell) -> dict | None:
+    """A submitted cell reduced to what the grader uses, or None when it is malformed."""
+    kind = cell.get("cell_type") if isinstance(cell, dict) else None
+    source = _source(cell.get("source")) if kind in CELL_TYPES else None
+    if source is None:
+        return None
+    meta = _nbgrader(cell)
+    gid = meta.get("grade_id")
+    nbgrader = {k: bool(meta.get(k)) for k in ("grade", "solution", "locked")}
+    if isinstance(gid, str):
+        nbgrader["grade_id"] = _clean(gid)
+    text = _clean(source)
+    return {
+        "cell_type": kind,
+        "source": text,
+        "metadata": {"nbgrader": nbgrader},
+        "mended": text != source or gid != nbgrader.get("grade_id", gid),
+    }
 
 
 @dataclass
@@ -175,7 +261,7 @@ def student_code(cells: list[dict], assignment: Assignment) -> list[tuple[int, s
         meta = _nbgrader(cell)
         if cell.get("cell_type") != "code" or _is_test(meta) or meta.get("grade_id") in test_ids:
             continue
-        out.append((i, _text(cell.get("source"))))
+        out.append((i, cell["source"]))
     return out
 
 
@@ -231,6 +317,7 @@ def grade(
         if path is not None:
             result.notes.append(str(exc))
         result.tests = [TestOutcome(g, 0.0, p, "", f"not graded: {exc}") for g, p, _ in tests]
+        _mend(result)
         return result, record(assignment, [], {}, result)
 
     code = student_code(cells, assignment)
@@ -247,14 +334,25 @@ def grade(
                 result.notes.append(f"cell {i + 1}: {r.error}; the grader skipped it")
         result.tests = run_tests(assignment, names)
     result.score = sum(t.points for t in result.tests)
+    _mend(result)
     return result, record(assignment, cells, executed, result)
+
+
+def _mend(result: Result) -> None:
+    """Replace lone surrogates (a file name's undecodable bytes, the student's output) in the
+    result's text, so that ``result.json`` is valid Unicode."""
+    result.notes = [_clean(n) for n in result.notes]
+    for t in result.tests:
+        t.output, t.message = _clean(t.output), _clean(t.message)
 
 
 # ------------------------------------------------------------------------------ the record
 
 
 def _outputs(output: str, error: str = "") -> list:
+    """A stream and an error output (nbconvert and the notebook show both as escaped text)."""
     outs = []
+    output, error = _clean(output), _clean(error)
     if output:
         outs.append(nbformat.v4.new_output("stream", name="stdout", text=output))
     if error:
@@ -269,7 +367,7 @@ def _cell(cell_type: str, source: str, meta: dict | None = None):
         "markdown": nbformat.v4.new_markdown_cell,
         "raw": nbformat.v4.new_raw_cell,
     }[cell_type]
-    new = make(source)
+    new = make(_clean(source))
     if meta:
         new.metadata["nbgrader"] = json.loads(json.dumps(meta))
     return new
@@ -278,20 +376,25 @@ def _cell(cell_type: str, source: str, meta: dict | None = None):
 def record(assignment: Assignment, cells: list[dict], executed: dict, result: Result):
     """The graded notebook: the student's cells with nbgrader metadata only where it matches the
     release (first copy of each id, same cell type), every release cell with a grade id that is
-    missing put back where it belongs, and the outcome of each test as its output."""
+    missing put back where it belongs, and the outcome of each test as its output.
+
+    Whatever came from the student is stored safe to render (feedback HTML, formgrader): their
+    markdown and raw cells as text (see :func:`safe_markdown`), and no lone surrogates anywhere."""
     release = assignment.graded_cells
+    release_texts = {c.source for c in assignment.release.cells if c.cell_type != "code"}
     order = list(release)
     out, placed = [], {}
     for i, cell in enumerate(cells):
         kind, gid = cell["cell_type"], _nbgrader(cell).get("grade_id")
+        shown = _shown(kind, cell["source"], release_texts)
         ref = release.get(gid) if isinstance(gid, str) and gid not in placed else None
         if ref is not None and ref.cell_type == kind:
             meta = _nbgrader(ref)
             keep_student = not meta.get("locked") and not _is_test(meta)
-            new = _cell(kind, _text(cell.get("source")) if keep_student else ref.source, meta)
+            new = _cell(kind, shown if keep_student else ref.source, meta)
             placed[gid] = len(out)
         else:
-            new = _cell(kind, _text(cell.get("source")))
+            new = _cell(kind, shown)
         if kind == "code" and i in executed:
             new.outputs = _outputs(executed[i].output, executed[i].error)
         out.append(new)
@@ -312,8 +415,8 @@ def record(assignment: Assignment, cells: list[dict], executed: dict, result: Re
             out[at].outputs = _outputs(
                 t.output, f"AssertionError: {t.message}" if t.message else ""
             )
-    if result.notes:
-        lines = "\n".join(f"- {n}" for n in result.notes)
+    if result.notes:  # they quote file names and errors: shown as text, never as markup
+        lines = "\n".join(f"- {safe_markdown(n)}" for n in result.notes)
         out.insert(0, _cell("markdown", f"**Notes from the grader**\n\n{lines}"))
     nb = nbformat.v4.new_notebook(cells=out, metadata=assignment.release.metadata)
     nbformat.validate(nb)

@@ -7,14 +7,27 @@ subset runs again with plain-process isolation, the fallback for machines withou
 
 from __future__ import annotations
 
+import copy
+import re
 import subprocess
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
 
-from autograder.grader import Assignment, grade
+from autograder.grader import Assignment, grade, write
 from autograder.sandbox import Limits, isolation
-from tests.adversarial import CASES, COURSE, NOTEBOOK, RELEASE, SOURCE, WRITES, expected
+from tests.adversarial import (
+    CASES,
+    COURSE,
+    NOTEBOOK,
+    PAYLOADS,
+    RELEASE,
+    SOURCE,
+    WRITES,
+    XSS,
+    expected,
+)
 
 LIMITS = Limits(call_seconds=2.0, cell_seconds=4.0, memory_mb=1024)
 PROCESS_MODE = {
@@ -55,7 +68,11 @@ def check_case(case, assignment, folder):
     assert result.max_score == sum(expected(CASES[0]).values())
     if case.note:
         assert any(case.note in n for n in result.notes), result.notes
+    for t in result.tests:
+        if case.message and t.points < t.max_points:
+            assert case.message in t.message, t.message
     nbformat.validate(nb)
+    write(result, nb, folder.parent / "graded")  # no lone surrogate or odd name stops it
     assert len(nbformat.writes(nb)) < 2 * 2**20, "the graded notebook keeps capped output only"
     assert not [p for p in WRITES if p.exists()], "student code wrote outside its scratch folder"
     assert not leftover_processes(), "student code left processes behind"
@@ -77,6 +94,74 @@ def test_corpus_case_without_namespaces(case, assignment, tmp_path, monkeypatch)
         check_case(case, assignment, tmp_path / "submission")
     finally:
         isolation.cache_clear()
+
+
+class Markup(HTMLParser):
+    """What a browser would act on (event handlers, URLs, script bodies) and the visible text."""
+
+    def __init__(self):
+        super().__init__()
+        self.handlers, self.urls, self.scripts, self.text = [], [], [], []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append(value or "")
+            if name in ("href", "src", "action", "formaction", "xlink:href"):
+                self.urls.append(re.sub(r"[\x00-\x20]", "", value or "").lower())
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        (self.scripts if self._in_script else self.text).append(data)
+
+
+def feedback_html(nb) -> str:
+    """``nb`` as `lossgrade feedback` renders it (nbgrader's feedback template, the course's
+    preprocessors) except for the scores, which come from the gradebook."""
+    from nbconvert import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.preprocessors import GetGrades
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE)).load_config()
+    exporter = HTMLExporter(config=GenerateFeedback(config=config).config)  # its template
+    for pre in config.GenerateFeedback.preprocessors:
+        if pre is not GetGrades:
+            exporter.register_preprocessor(pre, enabled=True)
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:  # what GetGrades adds
+        if "nbgrader" in cell.metadata:
+            cell.metadata.nbgrader.score = 0
+    scores = {"notebook": NOTEBOOK, "score": 0, "max_score": 0, "late_penalty": 0}
+    body, _ = exporter.from_notebook_node(nb, resources={"nbgrader": scores})
+    return body
+
+
+MARKUP_CASES = [
+    c for c in CASES if c.name.startswith(("markdown and raw", "written answer", "notebook file"))
+]
+
+
+@pytest.mark.parametrize("case", MARKUP_CASES, ids=[c.name for c in MARKUP_CASES])
+def test_student_markup_is_shown_as_text_in_the_feedback(case, assignment, tmp_path):
+    result = check_case(case, assignment, tmp_path / "submission")
+    _, nb = grade(assignment, tmp_path / "submission", NOTEBOOK, LIMITS, COURSE)
+    page = Markup()
+    page.feed(feedback_html(nb))
+    code = "\n".join(page.handlers + page.scripts)
+    assert "alert(" not in code and "msgbox(" not in code, "student script survived as markup"
+    bad = [u for u in page.urls if u.startswith(("javascript:", "vbscript:", "data:"))]
+    assert not bad, f"dangerous URLs survived: {bad}"
+    shown = "".join(page.text)
+    assert XSS in shown, "the student's text stays readable"
+    if case.name.startswith("markdown"):
+        assert all(p in shown for p in PAYLOADS if p.startswith(("<", "&"))), shown
+        assert "$y s \\lt  1$" in shown, "math stays math"
+    assert result.status == "graded"
 
 
 def test_the_corpus_covers_the_issue():

@@ -5,7 +5,9 @@ breaks it one way: code that hangs, exits, crashes or eats memory; floods of out
 types; tampered test cells and metadata; attempts to cheat; files that are not notebooks.
 ``lose`` names the functions whose test cells must all score zero (the others keep full marks);
 ``zero`` means the whole submission scores zero. ``note`` is a phrase the grader's notes must
-contain, so the instructor learns what happened.
+contain, so the instructor learns what happened; ``message`` one that the reason of every lost
+test must contain. ``PAYLOADS`` are markup the student wrote: none may survive as markup in the
+graded notebook rendered as feedback HTML.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Case:
     note: str = ""
     status: str = "graded"
     namespace_only: bool = False  # the defence needs Linux namespaces
+    message: str = ""
 
 
 CASES: list[Case] = []
@@ -506,6 +509,94 @@ def _renamed(folder: Path):
 def _symlink(folder: Path):
     folder.mkdir(parents=True)
     (folder / NOTEBOOK).symlink_to(SOURCE)
+
+
+# ------------------------------------------------------------------ markup and odd JSON
+
+XSS = "<img src=x onerror=alert(1)>"
+PAYLOADS = (
+    XSS,
+    "<script>alert(2)</script>",
+    "[a link](javascript:alert(3))",
+    "![an image](data:text/html;base64,PHNjcmlwdD4=)",
+    "<a href='vbscript:msgbox(4)'>vb</a>",
+    "&#60;img src=x onerror=alert(5)&#62;",
+)
+XSS_NOTEBOOK = f"{XSS}.ipynb"
+
+
+@case("markdown and raw cells with HTML, scripts and javascript: links")
+def _markdown_xss(nb):
+    text = "Some working, with math: $y s < 1$ and **bold**.\n\n" + "\n\n".join(PAYLOADS)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(text))
+    nb.cells.append(nbformat.v4.new_raw_cell("\n".join(PAYLOADS)))
+
+
+@case("written answer with HTML and scripts")
+def _written_xss(nb):
+    (cell,) = [c for c in nb.cells if grade_id(c) == "written_outliers"]
+    cell.source = "MAE, because outliers count linearly.\n\n" + "\n".join(PAYLOADS)
+
+
+@raw_case("notebook file name with HTML in it", note=f"graded {XSS_NOTEBOOK}")
+def _xss_name(folder: Path):
+    save(filled(), folder, XSS_NOTEBOOK)
+
+
+@case("grade ids that are a list, an object and a number", note="grade_id that is not text")
+def _odd_grade_ids(nb):
+    for gid, odd in (("mse", ["mse"]), ("mae_basic", {"id": "mae"}), ("written_outliers", 7)):
+        (cell,) = [c for c in nb.cells if grade_id(c) == gid]
+        cell.metadata["nbgrader"]["grade_id"] = odd
+
+
+@raw_case(
+    "JSON nested 100000 levels deep", zero=True, status="unreadable notebook", note="too deeply"
+)
+def _deep_json(folder: Path):
+    save(filled(), folder)
+    path = folder / NOTEBOOK
+    deep = "[" * 100_000 + "]" * 100_000
+    path.write_text(path.read_text().replace('"metadata": {', f'"metadata": {{"deep": {deep},', 1))
+
+
+@case("lone surrogates in a source and in metadata", note="lone surrogates")
+def _surrogates(nb):
+    (cell,) = [c for c in nb.cells if grade_id(c) == "mse"]
+    cell.source = "# caf\ud800\n" + cell.source
+    cell.metadata["nbgrader"]["grade_id"] = "mse\udfff"
+    nb.cells.append(nbformat.v4.new_markdown_cell("lonely \udc80 surrogate"))
+    add(nb, "print('out\\ud800put')")
+
+
+@case("cells with a source that is not text or a cell_type that is not a string", note="malformed")
+def _odd_cells(nb):
+    nb.cells.append({"cell_type": "code", "metadata": {}, "source": 42, "outputs": []})
+    nb.cells.append({"cell_type": "markdown", "metadata": {}, "source": ["a", ["b"]]})
+    nb.cells.append({"cell_type": ["code"], "metadata": {}, "source": "mse = None"})
+    nb.cells.append({"cell_type": {"x": 1}, "metadata": {}, "source": "mse = None"})
+
+
+# ------------------------------------------------------------------ the library rule
+
+TORCH_MSE = """import torch
+import torch.nn.functional as F
+
+def mse(pred, target, *, reduction="mean"):
+    loss = F.mse_loss(torch.as_tensor(pred), torch.as_tensor(target), reduction=reduction)
+    return loss.numpy()
+"""
+
+
+# Needs the sandbox side of the rule (the worker runs each call in core.watch_calls): until that
+# lands, this torch mse scores full marks when graded.
+@case(
+    "mse written with torch.nn.functional",
+    lose={"mse"},
+    message="mse called torch.as_tensor, but this exercise forbids lossutils and torch",
+)
+def _torch_mse(nb):
+    replace(nb, "mse", TORCH_MSE)
 
 
 def points() -> dict[str, dict[str, float]]:
