@@ -321,7 +321,7 @@ def grade(
         return result, record(assignment, [], {}, result)
 
     code = student_code(cells, assignment)
-    with Sandbox([src for _, src in code], limits, course) as sandbox:
+    with Sandbox([src for _, src in code], limits) as sandbox:
         try:
             ran = sandbox.start()
             names = sandbox.remotes()
