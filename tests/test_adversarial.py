@@ -142,7 +142,7 @@ def feedback_html(nb) -> str:
 
 
 MARKUP_CASES = [
-    c for c in CASES if c.name.startswith(("markdown and raw", "written answer", "notebook file"))
+    c for c in CASES if c.name.startswith(("markdown, raw", "written answer", "notebook file"))
 ]
 
 

@@ -525,11 +525,13 @@ PAYLOADS = (
 XSS_NOTEBOOK = f"{XSS}.ipynb"
 
 
-@case("markdown and raw cells with HTML, scripts and javascript: links")
+@case("markdown, raw cells and output with HTML, scripts and javascript: links")
 def _markdown_xss(nb):
     text = "Some working, with math: $y s < 1$ and **bold**.\n\n" + "\n\n".join(PAYLOADS)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(text))
     nb.cells.append(nbformat.v4.new_raw_cell("\n".join(PAYLOADS)))
+    add(nb, f"print({PAYLOADS!r})")
+    add(nb, f"raise ValueError({XSS!r})")
 
 
 @case("written answer with HTML and scripts")
