@@ -42,6 +42,7 @@ from pathlib import Path
 
 from autograder.build import tool_env
 
+NOTES = "collect_notes.txt"  # beside the notebook; the grader puts its lines in the notes
 NOTEBOOK_BYTES = 100 * 2**20
 ZIP_TOTAL_BYTES = 4 * 2**30  # all the notebooks read from one zip
 ZIP_ENTRIES = 100_000
@@ -104,7 +105,7 @@ def _install(dest: Path, files: dict[str, bytes], notes: list[str]) -> None:
         for name, data in files.items():
             (new / name).write_bytes(data)
         if notes:
-            (new / "collect_notes.txt").write_text("".join(f"{n}\n" for n in notes))
+            (new / NOTES).write_text("".join(f"{n}\n" for n in notes))
     except OSError:
         shutil.rmtree(new)
         raise

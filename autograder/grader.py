@@ -33,9 +33,11 @@ from pathlib import Path
 import nbformat
 
 from autograder import core
+from autograder.collect import NOTES
 from autograder.sandbox import Crash, Limits, Sandbox, SandboxError, isolation
 
 MAX_NOTEBOOK_MB = 100
+MAX_COLLECT_NOTES = 20_000
 CELL_TYPES = ("code", "markdown", "raw")
 
 
@@ -298,14 +300,24 @@ def _run_tests(assignment: Assignment, names: dict[str, object]) -> list[TestOut
     return outcomes
 
 
+def collect_notes(folder: Path) -> list[str]:
+    """What ``lossgrade collect`` left behind and why (its ``collect_notes.txt``)."""
+    path = folder / NOTES
+    if path.is_symlink() or not path.is_file():
+        return []
+    text = path.read_bytes()[:MAX_COLLECT_NOTES].decode("utf-8", errors="replace")
+    return [f"collect: {line}" for line in text.splitlines() if line.strip()]
+
+
 def grade(
-    assignment: Assignment, folder: Path, notebook: str, limits: Limits, course: Path | None = None
+    assignment: Assignment, folder: Path, notebook: str, limits: Limits
 ) -> tuple[Result, nbformat.NotebookNode]:
     """Grade the submission in ``folder``; the result and the notebook to record."""
     result = Result(notebook=notebook, status="graded", isolation=isolation())
     tests = assignment.tests
     result.max_score = sum(p for _, p, _ in tests)
-    path, result.notes = find_notebook(folder, notebook)
+    path, found = find_notebook(folder, notebook)
+    result.notes = collect_notes(folder) + found
     cells: list[dict] = []
     try:
         if path is None:
@@ -437,12 +449,10 @@ def write(result: Result, nb, out: Path) -> None:
     os.replace(tmp, out / "result.json")
 
 
-def grade_to(
-    source: Path, release: Path, submission: Path, out: Path, course: Path | None
-) -> Result:
+def grade_to(source: Path, release: Path, submission: Path, out: Path) -> Result:
     """Grade ``submission`` and write the notebook and ``result.json`` to ``out``."""
     assignment = Assignment.load(source, release)
-    result, nb = grade(assignment, submission, source.name, Limits.from_env(), course)
+    result, nb = grade(assignment, submission, source.name, Limits.from_env())
     write(result, nb, out)
     return result
 
@@ -459,9 +469,7 @@ def serve() -> int:
     for line in sys.stdin:
         try:
             req = json.loads(line)
-            course = Path(req["course"]) if req.get("course") else None
-            args = [Path(req[k]) for k in ("source", "release", "submission", "out")]
-            grade_to(*args, course)
+            grade_to(*(Path(req[k]) for k in ("source", "release", "submission", "out")))
             reply = {"ok": True}
         except (Exception, SandboxError) as exc:  # noqa: BLE001 - reported; nothing is cached
             traceback.print_exc()
@@ -480,7 +488,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--release", type=Path, help="the released notebook")
     p.add_argument("--submission", type=Path, help="the submission folder")
     p.add_argument("--out", type=Path, help="folder for the graded notebook")
-    p.add_argument("--course", type=Path, help="course folder (hidden from student code)")
     args = p.parse_args(argv)
     if args.serve:
         return serve()
@@ -488,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         p.error("missing " + ", ".join(f"--{k}" for k in missing))
     try:
-        result = grade_to(args.source, args.release, args.submission, args.out, args.course)
+        result = grade_to(args.source, args.release, args.submission, args.out)
     except (Exception, SandboxError):  # noqa: BLE001 - lossgrade reports it, caches nothing
         traceback.print_exc()
         return 2

@@ -254,7 +254,6 @@ def _grade_one(
     shutil.rmtree(work, ignore_errors=True)
     reply = server.grade(
         {
-            "course": str(course),
             "source": str(course / "source" / ps / f"{ps}.ipynb"),
             "release": str(course / "release" / ps / f"{ps}.ipynb"),
             "submission": str(folder),

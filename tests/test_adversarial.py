@@ -60,7 +60,7 @@ def leftover_processes() -> str:
 
 def check_case(case, assignment, folder):
     case.build(folder)
-    result, nb = grade(assignment, folder, NOTEBOOK, LIMITS, COURSE)
+    result, nb = grade(assignment, folder, NOTEBOOK, LIMITS)
     got = {t.grade_id: t.points for t in result.tests}
     why = {t.grade_id: t.message[:300] for t in result.tests if t.message}
     assert got == expected(case), f"{case.name}: {why}; notes: {result.notes}"
@@ -149,7 +149,7 @@ MARKUP_CASES = [
 @pytest.mark.parametrize("case", MARKUP_CASES, ids=[c.name for c in MARKUP_CASES])
 def test_student_markup_is_shown_as_text_in_the_feedback(case, assignment, tmp_path):
     result = check_case(case, assignment, tmp_path / "submission")
-    _, nb = grade(assignment, tmp_path / "submission", NOTEBOOK, LIMITS, COURSE)
+    _, nb = grade(assignment, tmp_path / "submission", NOTEBOOK, LIMITS)
     page = Markup()
     page.feed(feedback_html(nb))
     code = "\n".join(page.handlers + page.scripts)

@@ -24,6 +24,8 @@ import nbformat
 import pytest
 
 from autograder.collect import id_problem, safe
+from autograder.grader import Assignment, grade
+from autograder.sandbox import Limits
 from tests.adversarial import CASES, COURSE, PS, RELEASE, filled
 
 NOTEBOOK = f"{PS}.ipynb"
@@ -154,6 +156,14 @@ def test_exchange_collect_copies_the_notebook_and_nothing_a_link_points_at(cours
 
     lossgrade(course, "collect", PS)
     assert rows(course)["alice"][0]["status"] == "unchanged"
+
+    # the grader scores what was left behind as no notebook, and says why
+    assignment = Assignment.load(
+        course / "source" / PS / NOTEBOOK, course / "release" / PS / NOTEBOOK
+    )
+    result, _ = grade(assignment, submitted(course, "mallory"), NOTEBOOK, Limits())
+    assert result.status == "no notebook" and result.score == 0
+    assert f"collect: {NOTEBOOK}: not copied (a symbolic link)" in result.notes
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating a Linux account needs root")

@@ -103,7 +103,7 @@ def fill(release_nb: Path, dest: Path, replace: dict[str, str]) -> None:
 
 
 def variant_submissions(ps: str) -> dict[str, tuple[dict[str, str], set[str]]]:
-    """student -> (solution cells to use, grade cells that must score zero)."""
+    """student (a Canvas user id) -> (solution cells to use, grade cells that must score zero)."""
     solutions, _, _ = source_cells(ps)
     cases = CASES.get(ps.split("_")[0], {})
     out = {}
@@ -114,7 +114,7 @@ def variant_submissions(ps: str) -> dict[str, tuple[dict[str, str], set[str]]]:
                 assert fn in cells, f"{ps}: no solution cell with grade_id {fn!r}"
                 cells[fn] = variants[k].source
                 zero |= {f"{fn}_{part}" for part in variants[k].fails}
-        out[f"variant{k}"] = (cells, zero)
+        out[str(1000 + k)] = (cells, zero)
     return out
 
 
@@ -173,16 +173,17 @@ def pipeline(ps: str, base: Path) -> dict:
             fill(nb, nb, solutions)
         student_nbgrader(home, exchange, "submit", ps, f"--student={student}")
     lossgrade(course, "collect", ps)
-    # the known-wrong variants arrive as an LMS zip of <student>_<ps>.ipynb files
+    # the known-wrong variants arrive as a Canvas zip: <lastfirst>_<userid>_<submissionid>_<file>
     variants = variant_submissions(ps)
     if variants:
         staging = base / "lms" / ps
         for student, (cells, _) in variants.items():
-            fill(course / "release" / ps / f"{ps}.ipynb", staging / f"{student}_{ps}.ipynb", cells)
+            name = f"variant{student}_{student}_{int(student) + 5000}_{ps}.ipynb"
+            fill(course / "release" / ps / f"{ps}.ipynb", staging / name, cells)
         archive = base / "lms" / f"{ps}.zip"
         with zipfile.ZipFile(archive, "w") as zf:
             for f in sorted(staging.iterdir()):
-                zf.write(f, f"downloads/{f.name}")
+                zf.write(f, f.name)
         lossgrade(course, "collect", ps, "--zip", str(archive))
     log = lossgrade(course, "autograde", ps, "--jobs", "2")
     lossgrade(course, "feedback", ps)

@@ -85,7 +85,7 @@ with Sandbox([%(facts)r], Limits()) as box:
 GRADE = """
 from pathlib import Path
 from autograder.grader import grade_to
-result = grade_to(Path(%(source)r), Path(%(release)r), Path(%(submission)r), Path(%(out)r), None)
+result = grade_to(Path(%(source)r), Path(%(release)r), Path(%(submission)r), Path(%(out)r))
 print(result.score, result.max_score, result.isolation)
 """
 
