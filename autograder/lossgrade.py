@@ -40,7 +40,7 @@ from autograder.build import tool_env
 from autograder.collect import collect, id_problem, safe
 from autograder.sandbox import Limits
 
-SUBMISSION_TIMEOUT = 3600  # seconds for one whole submission (calls and cells have their own)
+GRADER_MARGIN = 300  # seconds a grader may take beyond the sandbox's submission limit
 RESTART_EVERY = 50  # submissions per grader process
 MERGE_CHUNK = 50  # graded notebooks written to the gradebook per nbgrader run
 GRADER_MEMORY_MB = 4096  # address space of a grader process (LOSSGRADE_GRADER_MEMORY_MB)
@@ -164,12 +164,14 @@ class GraderServer:
     """A ``python -m autograder.grader --serve`` process, used by one thread at a time.
 
     It is restarted after ``RESTART_EVERY`` submissions (memory stays bounded) and whenever it
-    dies or takes longer than ``SUBMISSION_TIMEOUT`` on one submission.
+    dies or takes longer than ``timeout`` seconds on one submission (a backstop: the sandbox
+    stops student code at ``LOSSGRADE_SUBMISSION_SECONDS``).
     """
 
-    def __init__(self):
+    def __init__(self, timeout: float):
         self.proc: subprocess.Popen | None = None
         self.served = 0
+        self.timeout = timeout
 
     def _start(self) -> None:
         self.close()
@@ -203,14 +205,14 @@ class GraderServer:
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
-            ready, _, _ = select.select([self.proc.stdout], [], [], SUBMISSION_TIMEOUT)
+            ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
             line = self.proc.stdout.readline() if ready else None
         except OSError as exc:
             line, ready = "", [exc]
         if not line:
             self.close()
             why = "took longer than" if not ready else "stopped while grading; limit"
-            return {"ok": False, "error": f"the grader {why} {SUBMISSION_TIMEOUT} s"}
+            return {"ok": False, "error": f"the grader {why} {self.timeout:g} s"}
         return json.loads(line)
 
 
@@ -362,7 +364,7 @@ def _grade_all(
 
     def grade_one(student: str) -> Outcome:
         if not hasattr(local, "server"):
-            local.server = GraderServer()
+            local.server = GraderServer(Limits.from_env().submission_seconds + GRADER_MARGIN)
             servers.append(local.server)
         return _grade_one(course, ps, student, base_key, cache, local.server)
 
