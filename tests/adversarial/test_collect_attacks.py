@@ -26,7 +26,7 @@ import pytest
 from autograder.collect import id_problem, safe
 from autograder.grader import Assignment, grade
 from autograder.sandbox import Limits
-from tests.adversarial import CASES, COURSE, PS, RELEASE, filled
+from tests.adversarial import COURSE, PS, RELEASE, add, filled, replace, save
 
 NOTEBOOK = f"{PS}.ipynb"
 COURSE_ID = "loss-functions"
@@ -316,9 +316,12 @@ def marked(marker: str, what: str) -> list[int]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 @pytest.mark.skipif(not RELEASE.exists(), reason="the corpus needs `make course`")
 def test_killing_lossgrade_kills_its_grader_servers(course, sig):
-    hang = next(c for c in CASES if c.name == "function never returns")
+    nap = str(400_000 + uuid.uuid4().int % 500_000)  # a process each submission leaves running
     for student in ("h1", "h2"):
-        hang.build(submitted(course, student))
+        nb = filled()
+        add(nb, f"import subprocess\nsubprocess.Popen(['sleep', '{nap}'])", at=1)
+        replace(nb, "mse", 'def mse(pred, target, *, reduction="mean"):\n    while True:\n        pass\n')
+        save(nb, submitted(course, student))
     marker = f"LOSSGRADE_TEST_MARKER={uuid.uuid4().hex}"
     key, value = marker.split("=")
     cmd = [sys.executable, "-m", "autograder.lossgrade", "autograde", PS, "--jobs", "2"]
@@ -334,13 +337,25 @@ def test_killing_lossgrade_kills_its_grader_servers(course, sig):
         while len(marked(marker, "autograder.grader --serve")) < 2:
             assert run.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
-        time.sleep(2)  # the servers are grading
+        while not sleeping(nap):  # the servers are grading, in sandboxes
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
         os.kill(run.pid, sig)
         assert run.wait(timeout=10) == (128 + sig if sig == signal.SIGTERM else -sig)
         deadline = time.monotonic() + 5
         while marked(marker, "autograder.grader --serve") and time.monotonic() < deadline:
             time.sleep(0.1)
         assert marked(marker, "autograder.grader --serve") == []
+        # and so do the sandboxes, with everything the students' code started
+        deadline = time.monotonic() + 10
+        while sleeping(nap) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not sleeping(nap)
     finally:
         for pid in marked(marker, ""):
             os.kill(pid, signal.SIGKILL)
+        subprocess.run(["pkill", "-9", "-f", f"^sleep {nap}$"])
+
+
+def sleeping(nap: str) -> bool:
+    return bool(subprocess.run(["pgrep", "-f", f"^sleep {nap}$"], capture_output=True).stdout)
