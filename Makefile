@@ -26,10 +26,10 @@ book: $(STAMP) course solutions
 	$(BIN)/jupyter-book build -W -n --keep-going book
 
 course: $(STAMP)
-	$(PY) -m autograder.build release
+	$(PY) -m autograder.grading.build release
 
 solutions: $(STAMP)
-	$(PY) -m autograder.build solutions
+	$(PY) -m autograder.grading.build solutions
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab book

@@ -51,7 +51,7 @@ def lossgrade(course: Path, *args: str) -> tuple[float, int]:
         os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     )
     env["LOSSGRADE_EXCHANGE"] = str(course.parent / "exchange")
-    cmd = [sys.executable, "-m", "autograder.lossgrade", *args, "--course", str(course)]
+    cmd = [sys.executable, "-m", "autograder.grading.lossgrade", *args, "--course", str(course)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograder.lossgrade import HideHiddenTestSource
+from autograder.grading.lossgrade import HideHiddenTestSource
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 

@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from autograder.grader import Assignment, grade, write
-from autograder.sandbox import Limits, isolation
+from autograder.grading.grader import Assignment, grade, write
+from autograder.grading.sandbox import Limits, isolation
 from tests.adversarial import (
     CASES,
     COURSE,

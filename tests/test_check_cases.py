@@ -114,7 +114,7 @@ def test_grade_cells_match_the_registered_parts(ps):
 
 @pytest.mark.parametrize("ps", sorted(p.name for p in SOURCE.iterdir() if p.is_dir()))
 def test_solution_notebook_keeps_answers_and_drops_markup(ps):
-    from autograder.build import solution_notebook
+    from autograder.grading.build import solution_notebook
 
     source = nbformat.read(SOURCE / ps / f"{ps}.ipynb", as_version=4)
     nb = solution_notebook(source, ps)

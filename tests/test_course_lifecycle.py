@@ -61,7 +61,7 @@ def run(cmd: list[str], cwd: Path, exchange: Path) -> str:
 
 def lossgrade(course: Path, *args: str) -> str:
     exe = BIN / "lossgrade"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "autograder.lossgrade"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "autograder.grading.lossgrade"]
     return run([*cmd, *args, "--course", str(course)], course.parent, course.parent / "exchange")
 
 
@@ -311,7 +311,7 @@ def test_a_broken_submission_scores_zero_with_the_reason_and_the_rest_is_kept(gr
     broken = course / "submitted" / "broken" / ps
     broken.mkdir(parents=True)
     (broken / f"{ps}.ipynb").write_text("{ this is not a notebook")
-    exe = [sys.executable, "-m", "autograder.lossgrade"]
+    exe = [sys.executable, "-m", "autograder.grading.lossgrade"]
     args = ["autograde", ps, "--jobs", "2", "--student", "broken", "--student", "solution"]
     proc = subprocess.run(
         [*exe, *args, "--course", str(course)],

@@ -7,8 +7,8 @@ import json
 import nbformat
 import pytest
 
-from autograder import grader
-from autograder.grader import Assignment, Result, read_cells, record, safe_markdown
+from autograder.grading import grader
+from autograder.grading.grader import Assignment, Result, read_cells, record, safe_markdown
 from tests.adversarial import RELEASE, SOURCE
 
 

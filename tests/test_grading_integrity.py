@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import isolation
+from autograder.grading.sandbox import isolation
 from tests.adversarial import CASES, COURSE, PS, RELEASE, expected
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def env(course: Path) -> dict[str, str]:
 
 
 def lossgrade(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "autograder.lossgrade", *args, "--course", str(course)]
+    cmd = [sys.executable, "-m", "autograder.grading.lossgrade", *args, "--course", str(course)]
     proc = subprocess.run(cmd, env=env(course), capture_output=True, text=True, timeout=1200)
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -104,7 +104,7 @@ def test_a_killed_run_resumes_without_losing_a_submission(course):
     cmd = [
         sys.executable,
         "-m",
-        "autograder.lossgrade",
+        "autograder.grading.lossgrade",
         "autograde",
         PS,
         *picks,

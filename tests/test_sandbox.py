@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from autograder import wire
-from autograder.sandbox import Limits, Sandbox, isolation
+from autograder.grading import wire
+from autograder.grading.sandbox import Limits, Sandbox, isolation
 
 
 def roundtrip(value):

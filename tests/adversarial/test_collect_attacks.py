@@ -23,9 +23,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.collect import id_problem, safe
-from autograder.grader import Assignment, grade
-from autograder.sandbox import Limits
+from autograder.grading.collect import id_problem, safe
+from autograder.grading.grader import Assignment, grade
+from autograder.grading.sandbox import Limits
 from tests.adversarial import COURSE, PS, RELEASE, add, filled, replace, save
 
 NOTEBOOK = f"{PS}.ipynb"
@@ -41,7 +41,7 @@ def env(course: Path, **extra: str) -> dict[str, str]:
 
 def lossgrade(course: Path, *args: str, code: int = 0) -> str:
     """Run ``lossgrade``; its output, which must hold no raw escape character."""
-    cmd = [sys.executable, "-m", "autograder.lossgrade", *args, "--course", str(course)]
+    cmd = [sys.executable, "-m", "autograder.grading.lossgrade", *args, "--course", str(course)]
     proc = subprocess.run(cmd, env=env(course), capture_output=True, timeout=600)
     out = (proc.stdout + proc.stderr).decode(errors="replace")
     assert proc.returncode == code, out[-3000:]
@@ -324,7 +324,7 @@ def test_killing_lossgrade_kills_its_grader_servers(course, sig):
         save(nb, submitted(course, student))
     marker = f"LOSSGRADE_TEST_MARKER={uuid.uuid4().hex}"
     key, value = marker.split("=")
-    cmd = [sys.executable, "-m", "autograder.lossgrade", "autograde", PS, "--jobs", "2"]
+    cmd = [sys.executable, "-m", "autograder.grading.lossgrade", "autograde", PS, "--jobs", "2"]
     run = subprocess.Popen(
         [*cmd, "--course", str(course)],
         env=env(course, LOSSGRADE_CALL_SECONDS="60", **{key: value}),
@@ -334,7 +334,7 @@ def test_killing_lossgrade_kills_its_grader_servers(course, sig):
     )
     try:
         deadline = time.monotonic() + 60
-        while len(marked(marker, "autograder.grader --serve")) < 2:
+        while len(marked(marker, "autograder.grading.grader --serve")) < 2:
             assert run.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         while not sleeping(nap):  # the servers are grading, in sandboxes
@@ -343,9 +343,9 @@ def test_killing_lossgrade_kills_its_grader_servers(course, sig):
         os.kill(run.pid, sig)
         assert run.wait(timeout=10) == (128 + sig if sig == signal.SIGTERM else -sig)
         deadline = time.monotonic() + 5
-        while marked(marker, "autograder.grader --serve") and time.monotonic() < deadline:
+        while marked(marker, "autograder.grading.grader --serve") and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert marked(marker, "autograder.grader --serve") == []
+        assert marked(marker, "autograder.grading.grader --serve") == []
         # and so do the sandboxes, with everything the students' code started
         deadline = time.monotonic() + 10
         while sleeping(nap) and time.monotonic() < deadline:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import isolation
+from autograder.grading.sandbox import isolation
 from tests.adversarial import NOTEBOOK, PS, RELEASE, SOURCE, filled, save
 from tests.adversarial.test_sandbox_attacks import FACTS, ways_to_interpreter
 
@@ -75,7 +75,7 @@ os.execv(sys.executable, [sys.executable, "-c", script])
 
 PROBE = """
 import json, sys
-from autograder.sandbox import Limits, Sandbox
+from autograder.grading.sandbox import Limits, Sandbox
 with Sandbox([%(facts)r], Limits()) as box:
     (ran,) = box.start()
     assert ran.ok, ran.error
@@ -84,7 +84,7 @@ with Sandbox([%(facts)r], Limits()) as box:
 
 GRADE = """
 from pathlib import Path
-from autograder.grader import grade_to
+from autograder.grading.grader import grade_to
 result = grade_to(Path(%(source)r), Path(%(release)r), Path(%(submission)r), Path(%(out)r))
 print(result.score, result.max_score, result.isolation)
 """

@@ -6,8 +6,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.grader import Assignment, grade
-from autograder.sandbox import Limits
+from autograder.grading.grader import Assignment, grade
+from autograder.grading.sandbox import Limits
 from tests.adversarial import COURSE, filled, replace
 
 PS = "ps07_custom"

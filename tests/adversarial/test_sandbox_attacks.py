@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from autograder.core import Fail
-from autograder.sandbox import Crash, Limits, Sandbox, isolation
+from autograder.grading.sandbox import Crash, Limits, Sandbox, isolation
 
 needs_namespaces = pytest.mark.skipif(
     isolation() != "namespace", reason="needs Linux namespaces (unshare)"
@@ -76,7 +76,7 @@ def mode(request, monkeypatch):
 def ways_to_interpreter(folder: str) -> list[str]:
     """The entries of ``folder`` that lead to this interpreter's folders (all the sandbox keeps
     of the host besides the system's own folders)."""
-    from autograder.worker import interpreter_paths
+    from autograder.grading.worker import interpreter_paths
 
     prefix = folder.rstrip("/") + "/"
     return sorted(
@@ -312,7 +312,7 @@ def test_memory_is_limited_for_the_whole_process_tree():
 
 DRIVER = """
 import sys, threading, time
-from autograder.sandbox import Limits, Sandbox
+from autograder.grading.sandbox import Limits, Sandbox
 cell = "import subprocess\\nsubprocess.Popen(['sleep', '%s'])\\nwhile True:\\n    pass"
 box = Sandbox([cell], Limits(cell_seconds=600, submission_seconds=600))
 def report():

@@ -8,11 +8,11 @@
     lossgrade export [--to FILE]     grades as CSV (nbgrader's columns)
 
 Every subcommand takes ``--course DIR`` (default ``course``). Autograding grades each submission
-in its own grader process (:mod:`autograder.grader`: student code in a sandbox, the instructor's
+in its own grader process (:mod:`autograder.grading.grader`: student code in a sandbox, the instructor's
 tests outside it), ``--jobs`` at a time, keeps each result under
 ``course/lossgrade/<PS>/students/<student>/``, and then writes the scores into the gradebook with
 nbgrader, one process at a time. What a student named (ids, file names, notes) is printed through
-:func:`autograder.collect.safe`.
+:func:`autograder.grading.collect.safe`.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.build import tool_env
-from autograder.collect import collect, id_problem, safe
-from autograder.sandbox import Limits
+from autograder.grading.build import tool_env
+from autograder.grading.collect import collect, id_problem, safe
+from autograder.grading.sandbox import Limits
 
 GRADER_MARGIN = 300  # seconds a grader may take beyond the sandbox's submission limit
 RESTART_EVERY = 50  # submissions per grader process
@@ -156,12 +156,12 @@ def _folder_bytes(folder: Path) -> bytes:
 
 def _grader_version() -> bytes:
     """The grading code itself: a new check or a fix invalidates earlier results."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the whole autograder package, checks included
     return b"".join(p.read_bytes() for p in sorted(here.rglob("*.py")))
 
 
 class GraderServer:
-    """A ``python -m autograder.grader --serve`` process, used by one thread at a time.
+    """A ``python -m autograder.grading.grader --serve`` process, used by one thread at a time.
 
     It is restarted after ``RESTART_EVERY`` submissions (memory stays bounded) and whenever it
     dies or takes longer than ``timeout`` seconds on one submission (a backstop: the sandbox
@@ -180,7 +180,7 @@ class GraderServer:
         if hard != resource.RLIM_INFINITY:
             memory = min(memory, hard)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grader", "--serve"],
+            [sys.executable, "-m", "autograder.grading.grader", "--serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -395,7 +395,7 @@ def cmd_autograde(course: Path, ps: str, jobs: int = 1, students: list[str] | No
     submission's contents and the grading code: a run that was stopped picks up where it left
     off, and a second run regrades nothing and writes the same scores.
     """
-    from autograder.sandbox import isolation
+    from autograder.grading.sandbox import isolation
 
     todo = students or submissions(course, ps)
     invalid = [s for s in todo if id_problem(s)]

@@ -1,7 +1,7 @@
 """Build the student release and the worked solutions from ``course/source``.
 
-    python -m autograder.build release   [--course DIR] [--only PS]
-    python -m autograder.build solutions [--course DIR] [--only PS] [--out DIR]
+    python -m autograder.grading.build release   [--course DIR] [--only PS]
+    python -m autograder.grading.build solutions [--course DIR] [--only PS] [--out DIR]
 
 ``release`` runs ``nbgrader generate_assignment`` for each assignment (into ``course/release``).
 ``solutions`` writes ``solutions/<ps>/<ps>.ipynb``: the source notebook with the solution markers
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import nbformat
 
 EXECUTE_TIMEOUT = 300  # seconds per cell; never None
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^[ \t]*###? (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -138,7 +138,7 @@ def solutions(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.build", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m autograder.grading.build", description=__doc__)
     parser.add_argument("target", choices=["release", "solutions"])
     parser.add_argument("--course", type=Path, default=ROOT / "course", help="nbgrader course root")
     parser.add_argument("--only", metavar="PS", help="one assignment, e.g. ps01_regression")

@@ -1,8 +1,8 @@
-"""Grade one submitted notebook: ``python -m autograder.grader --source ... --submission ...``.
+"""Grade one submitted notebook: ``python -m autograder.grading.grader --source ... --submission ...``.
 
 The grading happens in two processes that never share memory:
 
-1. the student's code cells run in a sandboxed worker (:mod:`autograder.sandbox`);
+1. the student's code cells run in a sandboxed worker (:mod:`autograder.grading.sandbox`);
 2. this process runs the *instructor's* test cells, from ``course/source``, with each name the
    student defined replaced by a stand-in that calls into the worker. The checks compare what
    comes back with the ``lossutils`` reference here, where student code cannot reach.
@@ -33,8 +33,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import core
-from autograder.collect import NOTES
-from autograder.sandbox import Crash, Limits, Sandbox, SandboxError, isolation
+from autograder.grading.collect import NOTES
+from autograder.grading.sandbox import Crash, Limits, Sandbox, SandboxError, isolation
 
 MAX_NOTEBOOK_MB = 100
 MAX_COLLECT_NOTES = 20_000
@@ -481,7 +481,7 @@ def serve() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m autograder.grader", description=__doc__.split("\n")[0]
+        prog="python -m autograder.grading.grader", description=__doc__.split("\n")[0]
     )
     p.add_argument("--serve", action="store_true", help="grade requests read from stdin")
     p.add_argument("--source", type=Path, help="the source notebook (with tests)")

@@ -1,6 +1,6 @@
 """Run a student's notebook code in a separate, locked-down process and call into it.
 
-:class:`Sandbox` starts :mod:`autograder.worker` and replays the student's code cells in it, one
+:class:`Sandbox` starts :mod:`autograder.grading.worker` and replays the student's code cells in it, one
 request per cell. The grader then calls the student's functions through :class:`Remote`
 stand-ins: arguments go over a pipe, the answer comes back as plain data, and every call has a
 time limit. A call that hangs, crashes the process or runs out of memory fails that call only:
@@ -42,10 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import core, wire
+from autograder import core
 from autograder.core import Fail
+from autograder.grading import wire
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAX_RESTARTS = 20
 UID_BASE, UID_SLOTS = 1_900_000_000, 4096  # user ids for sandboxes started by root
 UID_LOCKS = Path("/run/lossgrade")
@@ -194,7 +195,7 @@ class Sandbox:
         worker = [
             sys.executable,
             "-m",
-            "autograder.worker",
+            "autograder.grading.worker",
             f"--memory-mb={lim.memory_mb}",
             f"--processes={lim.processes}",
             f"--file-mb={lim.file_mb}",

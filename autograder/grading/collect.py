@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from autograder.build import tool_env
+from autograder.grading.build import tool_env
 
 NOTES = "collect_notes.txt"  # beside the notebook; the grader puts its lines in the notes
 NOTEBOOK_BYTES = 100 * 2**20

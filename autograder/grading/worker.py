@@ -1,6 +1,6 @@
-"""The sandboxed process that runs a student's code: ``python -m autograder.worker [options]``.
+"""The sandboxed process that runs a student's code: ``python -m autograder.grading.worker [options]``.
 
-Started by :class:`autograder.sandbox.Sandbox`, never by hand. It talks to the grader over its
+Started by :class:`autograder.grading.sandbox.Sandbox`, never by hand. It talks to the grader over its
 stdin and stdout (moved to private descriptors before any student code runs; the student's prints
 go to a capped buffer). With ``--isolate`` it is the first process of fresh mount, network, PID,
 IPC and UTS namespaces (made by ``unshare``, as root or inside a user namespace) and, before it
@@ -40,7 +40,8 @@ import warnings
 
 import numpy as np
 
-from autograder import core, probes, wire
+from autograder import core, probes
+from autograder.grading import wire
 
 SCRATCH = "/tmp/scratch"
 OUTPUT_LIMIT = 20_000  # characters of printed output kept per cell or call
@@ -443,7 +444,7 @@ class Worker:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m autograder.worker")
+    p = argparse.ArgumentParser(prog="python -m autograder.grading.worker")
     p.add_argument("--isolate", action="store_true")
     p.add_argument("--uid", type=int)
     p.add_argument("--memory-mb", type=int, default=2048)
