@@ -28,7 +28,8 @@ LIMITS = {
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    """A student id for a case: at most 64 characters, as lossgrade requires."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
 
 
 def env(course: Path) -> dict[str, str]:
@@ -77,6 +78,7 @@ def usable(cases):
 
 def test_corpus_scores_in_the_gradebook_and_reruns_are_idempotent(course):
     cases = usable(CASES)
+    assert len({slug(c.name) for c in cases}) == len(cases), "two cases share a student id"
     for c in cases:
         c.build(course / "submitted" / slug(c.name) / PS)
     first = lossgrade(course, "autograde", PS, "--jobs", "2")
