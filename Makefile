@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 # torch on 2 shared cores is far faster single-threaded for these small models
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all setup book course solutions lab test lint test-fast bench browser clean
+.PHONY: all setup book course solutions lab test lint test-fast bench browser clean hub hub-down proxy
 
 all: course solutions book
 
@@ -46,6 +46,19 @@ test: $(STAMP) lint browser all
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
+
+# a course hub on this machine (root): accounts, shared environment, exchange, JupyterHub
+export HUB_PREFIX HUB_STUDENTS HUB_PORT
+proxy: deploy/node_modules/.package-lock.json
+
+deploy/node_modules/.package-lock.json: deploy/package.json deploy/package-lock.json
+	npm ci --prefix deploy --no-audit --no-fund --silent
+
+hub: $(STAMP) proxy
+	$(PY) deploy/hub.py up
+
+hub-down: $(STAMP)
+	$(PY) deploy/hub.py down
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_losses.py

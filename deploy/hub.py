@@ -1,0 +1,313 @@
+"""A course hub on this machine: ``python deploy/hub.py up`` and ``python deploy/hub.py down``.
+
+``up`` (as root) creates an instructor account and ``--students`` student accounts (named
+``<prefix>-teacher`` and ``<prefix>-s1`` ...; homes 0700), an environment every account can run
+(a venv of the system's Python with this project installed, not editable), the nbgrader
+exchange, the instructor's course (a copy of ``course/``, owned by the instructor, with ps01
+released by the instructor's own account), and JupyterHub on 127.0.0.1 behind the pinned
+configurable-http-proxy, with a shared password. It prints the address and the logins.
+
+Everything lives under ``/opt/<prefix>-hub/`` (and the accounts' homes); its ``hub.json`` names
+the accounts and processes, so ``down`` removes exactly what ``up`` made, even after a crash.
+Both are idempotent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+SYSTEM_PYTHON = "/usr/bin/python3"  # a Python every account may run (not one under /root)
+FIRST_ASSIGNMENT = "ps01_regression"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Hub:
+    """One course hub: its accounts, folders, ports and processes."""
+
+    prefix: str = "lossfn"
+    students: int = 3
+    port: int = 8000
+    hub_port: int = 0
+    proxy_api_port: int = 0
+    password: str = ""
+    pid: int | None = None
+    environment: dict[str, str] = field(default_factory=dict)  # extra for every server
+
+    @property
+    def base(self) -> Path:
+        return Path(f"/opt/{self.prefix}-hub")
+
+    @property
+    def instructor(self) -> str:
+        return f"{self.prefix}-teacher"
+
+    @property
+    def student_names(self) -> list[str]:
+        return [f"{self.prefix}-s{i}" for i in range(1, self.students + 1)]
+
+    @property
+    def accounts(self) -> list[str]:
+        return [self.instructor, *self.student_names]
+
+    @property
+    def env(self) -> Path:
+        return self.base / "env"
+
+    @property
+    def exchange(self) -> Path:
+        return self.base / "exchange"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def home(self, account: str) -> Path:
+        return Path(pwd.getpwnam(account).pw_dir)
+
+    # ---------------------------------------------------------------- state
+    @property
+    def state_file(self) -> Path:
+        return self.base / "hub.json"
+
+    def save(self) -> None:
+        self.base.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps(asdict(self), indent=1))
+        self.state_file.chmod(0o600)  # it holds the password
+
+    @classmethod
+    def load(cls, prefix: str) -> Hub | None:
+        path = Path(f"/opt/{prefix}-hub/hub.json")
+        return cls(**json.loads(path.read_text())) if path.is_file() else None
+
+    def running(self) -> bool:
+        if self.pid is None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{self.url}/hub/api", timeout=5) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    # ---------------------------------------------------------------- up
+    def up(self) -> None:
+        """Stand the hub up (or, when it is already up, just say where it is)."""
+        need_root()
+        if self.running():
+            self.announce()
+            return
+        self.down(quiet=True)  # what a crashed run left
+        self.hub_port, self.proxy_api_port = free_port(), free_port()
+        self.password = secrets.token_urlsafe(12)
+        self.save()  # first, so that `down` finds whatever the next steps make
+        self.make_accounts()
+        self.make_environment()
+        self.make_folders()
+        self.make_course()
+        self.start()
+        self.announce()
+
+    def make_accounts(self) -> None:
+        for name in self.accounts:
+            try:
+                pwd.getpwnam(name)
+                raise SystemExit(f"an account {name} exists already; choose another --prefix")
+            except KeyError:
+                pass
+            run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", name])
+            self.home(name).chmod(0o700)
+
+    def make_environment(self) -> None:
+        """A venv of the system's Python with the project (not editable) and JupyterHub."""
+        log(f"building the shared environment in {self.env} (about a minute)")
+        run([SYSTEM_PYTHON, "-m", "venv", str(self.env)])
+        pip = [str(self.env / "bin" / "pip"), "install", "--quiet", "--no-warn-script-location"]
+        run([*pip, "-c", str(ROOT / "constraints.txt"), f"{ROOT}[hub]"], cwd="/")
+        run(["chmod", "-R", "a+rX", str(self.env)])  # whatever root's umask was
+
+    def make_folders(self) -> None:
+        shutil.copytree(DEPLOY / "jupyter", self.base / "jupyter")
+        self.exchange.mkdir()
+        self.exchange.chmod(0o777)  # nbgrader's exchange: every account writes its own part
+        (self.base / "state").mkdir(mode=0o700)
+
+    def make_course(self) -> None:
+        """The instructor's copy of the course; ps01 released by the instructor's account."""
+        course = self.home(self.instructor) / "course"
+        course.mkdir()
+        shutil.copy(ROOT / "course" / "nbgrader_config.py", course)
+        shutil.copytree(ROOT / "course" / "source", course / "source")
+        user = pwd.getpwnam(self.instructor)
+        for path in [course, *course.rglob("*")]:
+            os.chown(path, user.pw_uid, user.pw_gid)
+        self.as_user(self.instructor, ["lossgrade", "release", FIRST_ASSIGNMENT, "--course", str(course)])
+
+    def server_environment(self, account: str) -> dict[str, str]:
+        """What the hub gives ``account``'s server (for commands run as that account)."""
+        role = "instructor" if account == self.instructor else "student"
+        jupyter = self.base / "jupyter"
+        return {
+            "HOME": str(self.home(account)),
+            "USER": account,
+            "PATH": f"{self.env}/bin:/usr/local/bin:/usr/bin:/bin",
+            "LOSSGRADE_EXCHANGE": str(self.exchange),
+            "OMP_NUM_THREADS": "1",
+            "JUPYTER_CONFIG_PATH": f"{jupyter}/{role}{os.pathsep}{jupyter}/common",
+            **self.environment,
+        }
+
+    def as_user(self, account: str, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+        """Run ``cmd`` as ``account``, in its home, with its server's environment."""
+        wrapped = ["setpriv", f"--reuid={account}", f"--regid={account}", "--init-groups", "--"]
+        env = self.server_environment(account)
+        return run([*wrapped, "env", "-i", *(f"{k}={v}" for k, v in env.items()), *cmd],
+                   cwd=env["HOME"], **kwargs)
+
+    def settings(self) -> dict:
+        return {
+            "port": self.port,
+            "hub_port": self.hub_port,
+            "proxy_api_port": self.proxy_api_port,
+            "proxy": str(DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"),
+            "password": self.password,
+            "instructor": self.instructor,
+            "students": self.student_names,
+            "env": str(self.env),
+            "jupyter": str(self.base / "jupyter"),
+            "exchange": str(self.exchange),
+            "state": str(self.base / "state"),
+            "environment": self.environment,
+        }
+
+    def start(self) -> None:
+        proxy = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
+        if not proxy.exists():
+            raise SystemExit(f"{proxy} is missing: run `npm ci --prefix deploy` (make hub does)")
+        settings = self.base / "state" / "settings.json"
+        settings.write_text(json.dumps(self.settings(), indent=1))
+        settings.chmod(0o600)
+        log_file = open(self.base / "state" / "jupyterhub.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [str(self.env / "bin" / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
+            cwd=self.base / "state",
+            env={
+                "PATH": f"{self.env}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
+                "LOSSFN_HUB_SETTINGS": str(settings),
+            },
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pid = proc.pid
+        self.save()
+        deadline = time.monotonic() + 120
+        while not self.running():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = (self.base / "state" / "jupyterhub.log").read_text()[-3000:]
+                raise SystemExit(f"JupyterHub did not start:\n{tail}")
+            time.sleep(0.5)
+
+    def announce(self) -> None:
+        print(f"course hub: {self.url}  (password for every account: {self.password})")
+        print(f"  instructor: {self.instructor}   students: {', '.join(self.student_names)}")
+        print(f"  stop it and remove the accounts: make hub-down HUB_PREFIX={self.prefix}")
+
+    # ---------------------------------------------------------------- down
+    def down(self, quiet: bool = False) -> None:
+        """Stop every process of this hub and remove its accounts and folders."""
+        need_root()
+        hub = Hub.load(self.prefix)
+        if hub is None:  # nothing of ours here (the state file is written before anything else)
+            if not quiet:
+                log(f"no course hub {self.prefix} on this machine")
+            return
+        if hub.pid is not None:
+            stop_group(hub.pid)
+        pid_file = hub.base / "state" / "proxy.pid"
+        if pid_file.is_file():
+            stop_group(int(pid_file.read_text().strip() or 0), group=False)
+        for name in hub.accounts:
+            try:
+                pwd.getpwnam(name)
+            except KeyError:
+                continue
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+            time.sleep(0.2)
+            run(["userdel", "--remove", name], check=False)
+        shutil.rmtree(hub.base, ignore_errors=True)
+        if not quiet:
+            log(f"removed the course hub {hub.prefix} (accounts, processes and {hub.base})")
+
+
+def stop_group(pid: int, group: bool = True) -> None:
+    """SIGTERM ``pid`` (and its process group), then SIGKILL what is left after 10 s."""
+    if pid <= 0:
+        return
+    kill = os.killpg if group else os.kill
+    try:
+        kill(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    try:
+        kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(cmd: list[str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:6])} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return proc
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        raise SystemExit("the course hub creates Linux accounts: run it as root (sudo make hub)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python deploy/hub.py", description=__doc__.split("\n")[0])
+    p.add_argument("action", choices=["up", "down"])
+    p.add_argument("--prefix", default=os.environ.get("HUB_PREFIX") or "lossfn")
+    p.add_argument("--students", type=int, default=int(os.environ.get("HUB_STUDENTS") or 3))
+    p.add_argument("--port", type=int, default=int(os.environ.get("HUB_PORT") or 8000))
+    args = p.parse_args(argv)
+    hub = Hub.load(args.prefix) or Hub(args.prefix, args.students, args.port)
+    hub.up() if args.action == "up" else hub.down()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

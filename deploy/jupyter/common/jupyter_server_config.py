@@ -1,0 +1,12 @@
+"""Every single-user server on the course hub, students' and the instructor's."""
+
+c = get_config()  # noqa: F821 - provided by traitlets
+
+# Terminals: a plain (non-login) bash. `bash -l` runs /etc/profile, which resets PATH and
+# hides the course's environment, so `lossgrade` would be "command not found".
+c.ServerApp.terminado_settings = {"shell_command": ["/bin/bash"]}
+
+# Nothing reaches the internet: no news feed, no update check, no extension installs.
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+c.LabApp.extension_manager = "readonly"
