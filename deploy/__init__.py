@@ -1,0 +1,1 @@
+"""Running the course for many users: the course hub (`make hub`, :mod:`deploy.hub`)."""
