@@ -143,21 +143,32 @@ def _summary(ps: str, rows: list[Row], csv_path: Path) -> None:
 # ------------------------------------------------------------------------------ exchange
 
 
-def exchange_settings(course: Path) -> tuple[str, Path]:
-    """Course id and exchange root, read by nbgrader itself from the course folder.
+def exchange_settings(course: Path) -> tuple[str, Path, Path | None]:
+    """Course id and exchange root, read by nbgrader itself from the course folder, and the
+    exchange root that nbgrader's configuration outside the course sets (None if none does).
 
     nbgrader's own configuration loader runs (in a subprocess, from ``course``), so
     ``course/nbgrader_config.py`` and any user or system nbgrader config count exactly as they do
     for every nbgrader command.
     """
     script = (
-        "import json\n"
+        "import json, os\n"
+        "from jupyter_core.paths import jupyter_config_path\n"
+        "from traitlets.config import Config\n"
+        "from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader\n"
         "from nbgrader.apps.baseapp import NbGrader\n"
         "from nbgrader.exchange.default.exchange import Exchange\n"
         "app = NbGrader()\n"
         "app.initialize([])\n"
         "ex = Exchange(config=app.config, coursedir=app.coursedir)\n"
-        "print(json.dumps([app.coursedir.course_id, ex.root]))\n"
+        "outside = Config()\n"
+        "for folder in reversed(jupyter_config_path()):\n"
+        "    for name, loader in (('nbgrader_config.json', JSONFileConfigLoader),\n"
+        "                         ('nbgrader_config.py', PyFileConfigLoader)):\n"
+        "        if os.path.isfile(os.path.join(folder, name)):\n"
+        "            outside.merge(loader(name, path=folder).load_config())\n"
+        "shared = outside.Exchange.root if 'root' in outside.Exchange else None\n"
+        "print(json.dumps([app.coursedir.course_id, ex.root, shared]))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script],
@@ -169,10 +180,26 @@ def exchange_settings(course: Path) -> tuple[str, Path]:
     )
     if proc.returncode != 0:
         raise CollectError(f"reading the nbgrader configuration failed:\n{proc.stderr[-2000:]}")
-    course_id, root = json.loads(proc.stdout.strip().splitlines()[-1])
+    course_id, root, shared = json.loads(proc.stdout.strip().splitlines()[-1])
     if not course_id:
         raise CollectError("the nbgrader configuration sets no CourseDirectory.course_id")
-    return course_id, Path(root)
+    return course_id, Path(root), None if shared is None else Path(shared)
+
+
+def exchange_problem(course: Path) -> str | None:
+    """Why releasing or collecting through this course's exchange would miss the students: a
+    shared exchange is configured for everyone, and the course would use another one."""
+    return _mismatch(*exchange_settings(course)[1:])
+
+
+def _mismatch(root: Path, shared: Path | None) -> str | None:
+    if shared is None or root.resolve() == shared.resolve():
+        return None
+    return (
+        f"the course would use the exchange {root}, but nbgrader's configuration outside the "
+        f"course sets Exchange.root = {shared} for everyone, and the students look there. Set "
+        f"LOSSGRADE_EXCHANGE={shared} (the hub gives every server this variable) and run again"
+    )
 
 
 def _read_at(dir_fd: int, name: str, limit: int) -> bytes:
@@ -284,7 +311,10 @@ def _existing_timestamp(folder: Path) -> datetime | None:
 
 def collect_exchange(course: Path, ps: str) -> list[Row]:
     """Copy the latest acceptable exchange submission of each student into ``submitted/``."""
-    course_id, root = exchange_settings(course)
+    course_id, root, shared = exchange_settings(course)
+    problem = _mismatch(root, shared)
+    if problem:
+        raise CollectError(problem)
     inbound = root / course_id / "inbound"
     try:
         inbound_fd = os.open(inbound, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -118,6 +118,15 @@ def __getattr__(name: str):
 
 
 def cmd_release(course: Path, ps: str) -> int:
+    from autograder.grading.collect import CollectError, exchange_problem
+
+    try:
+        problem = exchange_problem(course)
+    except CollectError as exc:
+        problem = str(exc)
+    if problem:
+        print(f"lossgrade release: {problem}")
+        return 1
     if _run(course, "generate_assignment", ps, "--force") != 0:
         return 1
     return _run(course, "release_assignment", ps, "--force")
