@@ -41,7 +41,7 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: $(STAMP) lint browser all
+test: $(STAMP) lint browser proxy all
 	$(BIN)/pytest
 
 test-fast: $(STAMP)

@@ -136,6 +136,14 @@ def test_the_term_runs_on_the_hub(hub, browser):
     assert s1.api("GET", "formgrader/api/status").status_code == 404
     assert teacher.api("GET", "formgrader/api/status").status_code == 200
 
+    # no lab asks the internet for news, updates or extensions
+    for user in (s1, teacher):
+        page = user.api("GET", "lab").text
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S)[1])
+        assert config["news"] == {"disabled": True}
+        assert config["extensionManager"]["name"] == "read-only"
+        assert user.api("GET", "lab/api/news").json() == {"news": []}
+
     # a student submits as a classmate: nbgrader lets her, collect refuses it
     out, code = s3.terminal(f"nbgrader submit {PS} --course {COURSE_ID} --student {s1.name}")
     assert code == 0 and f"inbound/{s1.name}+{PS}+" in out, out[-2000:]
