@@ -1,27 +1,63 @@
-"""Time lossutils against torch.nn.functional on CPU.
+"""Time lossutils against torch.nn.functional on CPU, one thread, in the two places learners feel it.
 
-For each loss and size: ours on NumPy arrays, ours on torch tensors, and the torch reference,
-forward and forward+backward (NumPy's backward is the analytic ``<loss>_grad`` where there is
-one). Prints milliseconds (best of several runs) and the ratios ours-NumPy / torch and
-ours-torch / torch. ``make bench`` runs it; ``--quick`` stops at 1e6 elements.
+1. A training step (zero_grad, forward, loss, backward, Adam step) of a small MLP at batch 256 and
+   8192, once with the lossutils loss and once with the matching ``torch.nn.functional`` loss (or
+   the shortest plain-torch expression where torch has none). Goal: at most 1.05x.
+2. The loss alone on arrays of 1e6 elements, forward and forward+backward: ours on NumPy arrays
+   (whose backward is the analytic ``<loss>_grad``), ours on torch tensors, and the torch
+   reference. Goals: ours-torch at most 1.2x torch, ours-NumPy at most 1.5x torch.
 
-Usage: python benchmarks/bench_losses.py [--quick] [--sizes 1e4 1e6] [--threads N] [--only mse]
+Ours and torch's runs are interleaved (the machine is shared, so timings drift): the training
+table gives the median over rounds of the ratio of two adjacent blocks of steps, the array table
+the best of many interleaved runs. A ratio over its goal is marked with ``!``.
+``make bench`` runs it (a couple of minutes); ``--quick`` takes a fraction of that.
+
+Usage: python benchmarks/bench_losses.py [--quick] [--only mse huber] [--skip-train]
+       [--skip-arrays] [--sizes 1e6 1e7] [--batches 256 8192] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import os
+import statistics
 import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch starts its thread pool
 
-import lossutils as L
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import lossutils as L  # noqa: E402
+
+TRAIN_GOAL, TORCH_GOAL, NUMPY_GOAL = 1.05, 1.2, 1.5
+N_CLASSES = 10
+EMBED_DIM = 16
 
 
-def _reduce_mean(v):
-    return v.mean()
+def _focal_reference(x, t, alpha=0.25, gamma=2.0):
+    """torchvision.ops.sigmoid_focal_loss, reduced by the mean."""
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    return (ce * (1 - p_t) ** gamma * (alpha * t + (1 - alpha) * (1 - t))).mean()
+
+
+def _softmax_focal_reference(z, y, gamma=2.0):
+    logp = F.log_softmax(z, 1).gather(1, y[:, None])[:, 0]
+    return (-((1 - logp.exp()) ** gamma) * logp).mean()
+
+
+def _batch_hard_reference(x, y, margin=1.0):
+    d = torch.cdist(x, x)
+    same = y[:, None] == y[None, :]
+    pos = same & ~torch.eye(len(y), dtype=torch.bool)
+    hardest_pos = (d * pos).amax(1)
+    hardest_neg = d.masked_fill(same, float("inf")).amin(1)
+    valid = pos.any(1) & ~same.all(1)
+    return torch.relu(hardest_pos - hardest_neg + margin)[valid].mean()
 
 
 # name -> (ours, torch reference, ours' analytic gradient or None, input kind, options)
@@ -30,84 +66,35 @@ CASES = {
     "mse": (L.mse, F.mse_loss, L.mse_grad, "real", {}),
     "mae": (L.mae, F.l1_loss, L.mae_grad, "real", {}),
     "huber": (L.huber, F.huber_loss, L.huber_grad, "real", {}),
-    "log_cosh": (
-        L.log_cosh,
-        lambda p, t: torch.log(torch.cosh(p - t)).mean(),
-        L.log_cosh_grad,
-        "real",
-        {},
-    ),
-    "msle": (
-        L.msle,
-        lambda p, t: ((torch.log1p(p) - torch.log1p(t)) ** 2).mean(),
-        None,
-        "positive",
-        {},
-    ),
-    "quantile": (
-        L.quantile,
-        lambda p, t: torch.maximum(0.9 * (t - p), -0.1 * (t - p)).mean(),
-        L.quantile_grad,
-        "real",
-        {"q": 0.9},
-    ),
-    "asymmetric_mae": (
-        L.asymmetric_mae,
-        lambda p, t: torch.where(p < t, 2.0 * (t - p), p - t).mean(),
-        None,
-        "real",
-        {},
-    ),
+    "log_cosh": (L.log_cosh, lambda p, t: torch.log(torch.cosh(p - t)).mean(), L.log_cosh_grad,
+                 "real", {}),
+    "msle": (L.msle, lambda p, t: ((torch.log1p(p) - torch.log1p(t)) ** 2).mean(), None,
+             "positive", {}),
+    "quantile": (L.quantile, lambda p, t: torch.maximum(0.9 * (t - p), -0.1 * (t - p)).mean(),
+                 L.quantile_grad, "real", {"q": 0.9}),
+    "asymmetric_mae": (L.asymmetric_mae,
+                       lambda p, t: torch.where(p < t, 2.0 * (t - p), p - t).mean(), None,
+                       "real", {}),
     "binary_cross_entropy": (L.binary_cross_entropy, F.binary_cross_entropy, None, "prob", {}),
-    "bce_with_logits": (
-        L.binary_cross_entropy_with_logits,
-        F.binary_cross_entropy_with_logits,
-        L.binary_cross_entropy_with_logits_grad,
-        "logit",
-        {},
-    ),
-    "sigmoid_focal_loss": (L.sigmoid_focal_loss, None, L.sigmoid_focal_loss_grad, "logit", {}),
+    "bce_with_logits": (L.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits,
+                        L.binary_cross_entropy_with_logits_grad, "logit", {}),
+    "sigmoid_focal_loss": (L.sigmoid_focal_loss, _focal_reference, L.sigmoid_focal_loss_grad,
+                           "logit", {}),
     "hinge": (L.hinge, lambda s, y: torch.relu(1.0 - y * s).mean(), L.hinge_grad, "sign", {}),
-    "squared_hinge": (
-        L.squared_hinge,
-        lambda s, y: (torch.relu(1.0 - y * s) ** 2).mean(),
-        None,
-        "sign",
-        {},
-    ),
+    "squared_hinge": (L.squared_hinge, lambda s, y: (torch.relu(1.0 - y * s) ** 2).mean(), None,
+                      "sign", {}),
     "cross_entropy": (L.cross_entropy, F.cross_entropy, L.cross_entropy_grad, "classes", {}),
-    "kl_divergence": (
-        L.kl_divergence,
-        lambda z, t: F.kl_div(F.log_softmax(z, 1), t, reduction="batchmean"),
-        None,
-        "distribution",
-        {},
-    ),
-    "multiclass_hinge": (
-        L.multiclass_hinge,
-        lambda s, y: F.multi_margin_loss(s, y) * s.shape[1],
-        L.multiclass_hinge_grad,
-        "classes",
-        {},
-    ),
+    "softmax_focal_loss": (L.softmax_focal_loss, _softmax_focal_reference, None, "classes", {}),
+    "kl_divergence": (L.kl_divergence,
+                      lambda z, t: F.kl_div(F.log_softmax(z, 1), t, reduction="batchmean"), None,
+                      "distribution", {}),
+    "multiclass_hinge": (L.multiclass_hinge,
+                         lambda s, y: F.multi_margin_loss(s, y) * s.shape[1],
+                         L.multiclass_hinge_grad, "classes", {}),
     "triplet_margin_loss": (L.triplet_margin_loss, F.triplet_margin_loss, None, "triplet", {}),
+    "batch_hard_triplet_loss": (L.batch_hard_triplet_loss, _batch_hard_reference, None,
+                                "embedding", {}),
 }
-N_CLASSES = 10
-EMBED_DIM = 16
-
-
-def _focal_reference(x, t, alpha=0.25, gamma=2.0):
-    p = torch.sigmoid(x)
-    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
-    p_t = p * t + (1 - p) * (1 - t)
-    return (ce * (1 - p_t) ** gamma * (alpha * t + (1 - alpha) * (1 - t))).mean()
-
-
-CASES["sigmoid_focal_loss"] = (
-    *CASES["sigmoid_focal_loss"][:1],
-    _focal_reference,
-    *CASES["sigmoid_focal_loss"][2:],
-)
 
 
 def make_inputs(kind: str, n: int, rng) -> tuple[np.ndarray, ...]:
@@ -123,6 +110,9 @@ def make_inputs(kind: str, n: int, rng) -> tuple[np.ndarray, ...]:
     if kind == "triplet":
         rows = max(n // EMBED_DIM, 1)
         return tuple(rng.standard_normal((rows, EMBED_DIM), dtype=f32) for _ in range(3))
+    if kind == "embedding":
+        rows = max(n // EMBED_DIM, 1)
+        return rng.standard_normal((rows, EMBED_DIM), dtype=f32), rng.integers(0, 8, size=rows)
     x = rng.standard_normal(n, dtype=f32)
     if kind == "real":
         return x, rng.standard_normal(n, dtype=f32)
@@ -137,16 +127,100 @@ def make_inputs(kind: str, n: int, rng) -> tuple[np.ndarray, ...]:
     raise ValueError(kind)
 
 
-def best_ms(fn, budget_s: float = 0.6, max_runs: int = 50) -> float:
-    """Best wall time of ``fn()`` in milliseconds, over as many runs as fit in ``budget_s``."""
-    fn()  # warm-up (allocations, lazy init)
-    best, spent, runs = float("inf"), 0.0, 0
-    while runs < 3 or (spent < budget_s and runs < max_runs):
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        best, spent, runs = min(best, elapsed), spent + elapsed, runs + 1
-    return best * 1e3
+def _mark(ratio: float, goal: float) -> str:
+    return f"{ratio:6.2f}{'!' if ratio > goal else ' '}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. training step
+
+
+def _training_setup(kind: str, batch: int, rng):
+    """(model, head, inputs, target, calls): ``calls(loss_fn, model)`` runs the loss on the batch."""
+    torch.manual_seed(0)
+    if kind in ("classes", "distribution"):
+        model = L.mlp(10, N_CLASSES, hidden=(64,))
+        x = torch.from_numpy(rng.standard_normal((batch, 10), dtype=np.float32))
+        _, target = make_inputs(kind, batch * N_CLASSES, rng)
+        target = torch.from_numpy(target)
+        return model, lambda f, m: f(m(x), target)
+    if kind in ("triplet", "embedding"):
+        model = L.mlp(20, EMBED_DIM, hidden=(64,))
+        xs = [torch.from_numpy(rng.standard_normal((batch, 20), dtype=np.float32))
+              for _ in range(3)]
+        if kind == "triplet":
+            return model, lambda f, m: f(m(xs[0]), m(xs[1]), m(xs[2]))
+        labels = torch.from_numpy(rng.integers(0, 8, size=batch))
+        return model, lambda f, m: f(m(xs[0]), labels)
+    model = L.mlp(20, 1, hidden=(64,))
+    x = torch.from_numpy(rng.standard_normal((batch, 20), dtype=np.float32))
+    _, target = make_inputs(kind, batch, rng)
+    target = torch.from_numpy(target)
+    head = {"positive": F.softplus, "prob": torch.sigmoid}.get(kind, lambda v: v)
+    return model, lambda f, m: f(head(m(x)[:, 0]), target)
+
+
+def _step_fn(call, loss_fn, model):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        call(loss_fn, model).backward()
+        opt.step()
+
+    return step
+
+
+def _time_block(step, k: int) -> float:
+    start = time.perf_counter()
+    for _ in range(k):
+        step()
+    return (time.perf_counter() - start) / k
+
+
+def bench_training(name: str, batch: int, rounds: int, block_s: float) -> dict:
+    """Median over ``rounds`` of (ours block) / (torch block), run back to back in turn."""
+    ours, ref, _, kind, opts = CASES[name]
+    model, call = _training_setup(kind, batch, np.random.default_rng(1))
+    twin = copy.deepcopy(model)  # the same weights for the torch run
+    steps = {"ours": _step_fn(call, lambda *a: ours(*a, **opts), model),
+             "torch": _step_fn(call, ref, twin)}
+    for step in steps.values():  # warm-up: Adam's state, allocator, lazy init
+        for _ in range(3):
+            step()
+    k = max(2, round(block_s / _time_block(steps["torch"], 3)))
+    times = {"ours": [], "torch": []}
+    ratios = []
+    for r in range(rounds):
+        order = ("ours", "torch") if r % 2 == 0 else ("torch", "ours")
+        got = {key: _time_block(steps[key], k) for key in order}
+        for key in got:
+            times[key].append(got[key])
+        ratios.append(got["ours"] / got["torch"])
+    return {"ours": min(times["ours"]) * 1e6, "torch": min(times["torch"]) * 1e6,
+            "ratio": statistics.median(ratios)}
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. arrays
+
+
+def best_ms(fns: dict, runs: int, budget_s: float) -> dict:
+    """Best wall time of each function in milliseconds, running them in turn (interleaved)."""
+    for fn in fns.values():
+        if fn is not None:
+            fn()  # warm-up (allocations, lazy init)
+    best = {k: float("inf") for k in fns}
+    start = time.perf_counter()
+    done = 0
+    while done < 3 or (done < runs and time.perf_counter() - start < budget_s):
+        for k, fn in fns.items():
+            if fn is not None:
+                t0 = time.perf_counter()
+                fn()
+                best[k] = min(best[k], time.perf_counter() - t0)
+        done += 1
+    return {k: (v * 1e3 if fns[k] is not None else float("nan")) for k, v in best.items()}
 
 
 def _backward(loss_fn, args):
@@ -159,64 +233,72 @@ def _backward(loss_fn, args):
     return run
 
 
-def bench(name: str, n: int, rng) -> list[dict]:
+def bench_arrays(name: str, n: int, rng, runs: int, budget_s: float) -> list[dict]:
     ours, ref, grad, kind, opts = CASES[name]
     arrays = make_inputs(kind, n, rng)
     tensors = tuple(torch.from_numpy(a) for a in arrays)
-    rows = []
     forward = {
         "numpy": lambda: ours(*arrays, **opts),
         "ours-torch": lambda: ours(*tensors, **opts),
         "torch": lambda: ref(*tensors),
     }
-    rows.append({"mode": "forward", **{k: best_ms(f) for k, f in forward.items()}})
     both = {
         "numpy": (lambda: (ours(*arrays, **opts), grad(*arrays, **opts))) if grad else None,
         "ours-torch": _backward(lambda *a: ours(*a, **opts), tensors),
         "torch": _backward(ref, tensors),
     }
-    rows.append(
-        {"mode": "fwd+bwd", **{k: best_ms(f) if f else float("nan") for k, f in both.items()}}
-    )
-    return rows
+    return [{"mode": "forward", **best_ms(forward, runs, budget_s)},
+            {"mode": "fwd+bwd", **best_ms(both, runs, budget_s)}]
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="only 1e4 and 1e6 elements")
-    parser.add_argument("--sizes", nargs="+", type=float, help="element counts, e.g. 1e4 1e6")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads (default 1, the thread count of NumPy ufuncs)",
-    )
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and runs")
     parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="a subset of losses")
+    parser.add_argument("--skip-train", action="store_true", help="no training-step table")
+    parser.add_argument("--skip-arrays", action="store_true", help="no array table")
+    parser.add_argument("--sizes", nargs="+", type=float, default=[1e6],
+                        help="element counts of the array table (default 1e6)")
+    parser.add_argument("--batches", nargs="+", type=int, default=[256, 8192],
+                        help="batch sizes of the training table (default 256 8192)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in (args.sizes or ([1e4, 1e6] if args.quick else [1e4, 1e6, 1e7]))]
     torch.set_num_threads(args.threads)
-    print(
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__} "
-        "(elementwise ufuncs run on 1 thread; only BLAS calls are threaded), float32, "
-        "best-of-runs milliseconds"
-    )
-    header = (
-        f"{'loss':22s} {'elements':>9s} {'mode':8s} {'numpy':>9s} {'ours-torch':>10s} "
-        f"{'torch':>9s} {'np/torch':>9s} {'ours/torch':>10s}"
-    )
-    print(header)
-    print("-" * len(header))
-    rng = np.random.default_rng(0)
-    for name in args.only or CASES:
-        for n in sizes:
-            for row in bench(name, n, rng):
-                print(
-                    f"{name:22s} {n:9.0e} {row['mode']:8s} {row['numpy']:9.3f} "
-                    f"{row['ours-torch']:10.3f} {row['torch']:9.3f} "
-                    f"{row['numpy'] / row['torch']:9.2f} "
-                    f"{row['ours-torch'] / row['torch']:10.2f}",
-                    flush=True,
-                )
+    rounds, block_s = (7, 0.01) if args.quick else (21, 0.02)
+    runs, budget_s = (10, 0.3) if args.quick else (40, 1.5)
+    names = args.only or list(CASES)
+    print(f"torch {torch.__version__} ({torch.get_num_threads()} thread(s)), numpy "
+          f"{np.__version__} (ufuncs on 1 thread), float32; '!' marks a ratio over its goal")
+
+    if not args.skip_train:
+        print(f"\nTraining step of a 2-layer MLP (20-64-1, 10-64-10 for class losses, 20-64-16 for "
+              f"embeddings), Adam: best microseconds per step, ratio = median over {rounds} "
+              f"rounds of ours/torch (goal <= {TRAIN_GOAL})")
+        header = (f"{'loss':24s} {'batch':>6s} {'lossutils':>10s} {'torch':>10s} {'ratio':>7s}")
+        print(header + "\n" + "-" * len(header))
+        for name in names:
+            for batch in args.batches:
+                row = bench_training(name, batch, rounds, block_s)
+                print(f"{name:24s} {batch:6d} {row['ours']:10.1f} {row['torch']:10.1f} "
+                      f"{_mark(row['ratio'], TRAIN_GOAL)}", flush=True)
+
+    if not args.skip_arrays:
+        print(f"\nLoss alone on large arrays: best milliseconds over interleaved runs "
+              f"(goals: np/torch <= {NUMPY_GOAL}, ours/torch <= {TORCH_GOAL}; NumPy's backward "
+              "is the analytic <loss>_grad, nan where there is none)")
+        header = (f"{'loss':24s} {'elements':>8s} {'mode':8s} {'numpy':>8s} {'ours-torch':>10s} "
+                  f"{'torch':>8s} {'np/torch':>8s} {'ours/torch':>10s}")
+        print(header + "\n" + "-" * len(header))
+        rng = np.random.default_rng(0)
+        for name in names:
+            for n in (int(s) for s in args.sizes):
+                for row in bench_arrays(name, n, rng, runs, budget_s):
+                    np_ratio = row["numpy"] / row["torch"]
+                    np_cell = _mark(np_ratio, NUMPY_GOAL) if np_ratio == np_ratio else "   -   "
+                    print(f"{name:24s} {n:8.0e} {row['mode']:8s} {row['numpy']:8.3f} "
+                          f"{row['ours-torch']:10.3f} {row['torch']:8.3f} {np_cell:>8s} "
+                          f"{_mark(row['ours-torch'] / row['torch'], TORCH_GOAL):>10s}",
+                          flush=True)
 
 
 if __name__ == "__main__":

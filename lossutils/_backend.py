@@ -4,12 +4,24 @@
 (``exp``, ``log1p``, ``where``, ``sum(x, axis)``, ...). Inputs are converted by ``as_arrays``:
 if any argument is a tensor, the others become tensors of its dtype on its device, so autograd
 flows through; otherwise everything is a NumPy array and float32 stays float32.
+
+Speed notes (see ``make bench``). NumPy evaluates a formula one operation at a time, each into a
+fresh temporary; on large arrays those temporaries are new memory pages (the page faults cost more
+than the arithmetic) and fall out of cache. ``row_blocks`` cuts large arrays into cache-sized
+blocks of rows so that a loss can be evaluated block by block (``_checks.elementwise``). On NumPy,
+``maximum``/``minimum`` against a number use ``clip``, several times faster than ``np.maximum``
+with a scalar. On torch, ``relu`` and ``softplus`` are single kernels.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+BLOCK_ELEMENTS = 1 << 15  # a NumPy block: 128 KiB of float32, small enough for L2 cache
 
 
 def _out(x):
@@ -21,8 +33,41 @@ class _NumPy:
     name = "numpy"
     exp, log, log1p, expm1 = map(staticmethod, (np.exp, np.log, np.log1p, np.expm1))
     abs, sqrt, tanh, sign = map(staticmethod, (np.abs, np.sqrt, np.tanh, np.sign))
-    maximum, minimum, where = map(staticmethod, (np.maximum, np.minimum, np.where))
-    isnan, isfinite = map(staticmethod, (np.isnan, np.isfinite))
+    where, isnan, isfinite = map(staticmethod, (np.where, np.isnan, np.isfinite))
+
+    @staticmethod
+    def maximum(a, b):
+        return np.clip(a, b, math.inf) if np.ndim(b) == 0 else np.maximum(a, b)
+
+    @staticmethod
+    def minimum(a, b):
+        return np.clip(a, -math.inf, b) if np.ndim(b) == 0 else np.minimum(a, b)
+
+    @staticmethod
+    def relu(x):
+        """max(x, 0); its slope at 0 is 0 (as torch.relu's)."""
+        return np.clip(x, 0.0, math.inf)
+
+    @staticmethod
+    def softplus(x):
+        """log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|}), finite for any x."""
+        m = np.clip(x, 0.0, math.inf)
+        return np.add(np.log1p(np.exp(np.subtract(x, m + m))), m)
+
+    @staticmethod
+    def add_scaled(x, y, alpha):
+        """x + alpha * y."""
+        return np.add(x, y * alpha, out=_out(x))
+
+    @staticmethod
+    def aminmax(x):
+        """(min, max) of x as Python numbers."""
+        return x.min().item(), x.max().item()
+
+    @staticmethod
+    def cheap_scalar(x):
+        """Whether reading a scalar back costs nothing (no device sync): always, on NumPy."""
+        return True
 
     @staticmethod
     def clip(x, lo=None, hi=None):
@@ -124,6 +169,8 @@ class _NumPy:
 
     @staticmethod
     def maximum_(x, y):
+        if np.ndim(y) == 0:
+            return np.clip(x, y, math.inf, out=_out(x))
         return np.maximum(x, y, out=_out(x))
 
 
@@ -144,6 +191,27 @@ class _Torch:
     @staticmethod
     def clip(x, lo=None, hi=None):
         return torch.clamp(x, lo, hi)
+
+    relu = staticmethod(torch.relu)
+
+    @staticmethod
+    def softplus(x):
+        # one kernel; above the threshold it returns x, where log(1 + e^{-x}) < 4e-18 x
+        return F.softplus(x, beta=1.0, threshold=40.0)
+
+    @staticmethod
+    def add_scaled(x, y, alpha):
+        return torch.add(x, y, alpha=alpha)
+
+    @staticmethod
+    def aminmax(x):
+        lo, hi = torch.aminmax(x)
+        return lo.item(), hi.item()
+
+    @staticmethod
+    def cheap_scalar(x):
+        """Reading a CPU scalar back is cheap; on an accelerator it waits for the device."""
+        return x.device.type == "cpu"
 
     @staticmethod
     def sum(x, axis=None, keepdims=False):
@@ -271,3 +339,14 @@ def as_arrays(first, *others, float_others: bool = True):
 
 def shape(a) -> tuple[int, ...]:
     return tuple(a.shape)
+
+
+def row_blocks(a) -> list[slice] | None:
+    """Slices of the first axis that cut a large NumPy array into blocks of about
+    ``BLOCK_ELEMENTS`` elements; ``None`` for tensors, small arrays and single rows."""
+    if not isinstance(a, np.ndarray) or a.ndim == 0 or a.size <= 2 * BLOCK_ELEMENTS:
+        return None
+    rows = max(BLOCK_ELEMENTS // max(a.size // a.shape[0], 1), 1)
+    if rows >= a.shape[0]:
+        return None
+    return [slice(i, i + rows) for i in range(0, a.shape[0], rows)]

@@ -5,6 +5,12 @@ Each error names the problem and the fix, and quotes the shapes or values involv
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from ._backend import row_blocks
+
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -25,11 +31,54 @@ def reduce(xp, values, reduction: str, **inputs):
     if reduction == "none":
         return values
     out = xp.mean(values) if reduction == "mean" else xp.sum(values)
-    if inputs and bool(xp.isnan(out)):
+    return check_total(xp, out, reduction, **inputs)
+
+
+def check_total(xp, out, reduction: str, **inputs):
+    """Return ``out``; if it is a NaN total, first name the input that holds the NaN.
+
+    The check reads one number back, so it costs nothing on NumPy and on CPU tensors; on an
+    accelerator that read would wait for the device, so it is skipped there (as it is for
+    ``reduction="none"``, where finding a NaN takes a full pass over the data).
+    """
+    if reduction != "none" and inputs and xp.cheap_scalar(out) and math.isnan(xp.to_float(out)):
         for name, x in inputs.items():
             if x is not None:
                 check_no_nan(xp, x, name)
     return out
+
+
+def elementwise(xp, terms, reduction: str, *arrays, per_row: bool = False, **options):
+    """``terms(xp, *arrays, **options)`` (the loss of each element), reduced.
+
+    Large NumPy arrays are evaluated block by block of rows (``_backend.row_blocks``), so every
+    temporary of the formula stays in cache; arguments that broadcast against the first one
+    (weights) are broadcast first. The block sums are added in float64 and the result keeps the
+    input's dtype. Tensors and small arrays are evaluated in one go. ``per_row=True`` says that
+    ``terms`` reduces the last axis (one loss per row), so a 1-d input is a single row.
+    """
+    first = arrays[0]
+    blocks = None
+    if xp.name == "numpy" and not (per_row and first.ndim < 2):
+        blocks = row_blocks(first)
+    if blocks is None:
+        values = terms(xp, *arrays, **options)
+        if reduction == "none":
+            return values
+        return xp.mean(values) if reduction == "mean" else xp.sum(values)
+    arrays = [a if a is None or a.shape == first.shape else np.broadcast_to(a, first.shape)
+              for a in arrays]
+    shape = first.shape[:-1] if per_row else first.shape
+    if reduction == "none":
+        out = np.empty(shape, dtype=first.dtype)
+        for rows in blocks:
+            out[rows] = terms(xp, *(a if a is None else a[rows] for a in arrays), **options)
+        return out
+    total = 0.0
+    for rows in blocks:
+        total += float(np.sum(terms(xp, *(a if a is None else a[rows] for a in arrays),
+                                    **options)))
+    return first.dtype.type(total / math.prod(shape) if reduction == "mean" else total)
 
 
 def check_same_shape(a, b, names: tuple[str, str] = ("pred", "target")) -> None:
@@ -77,7 +126,7 @@ def check_class_indices(xp, target, n_classes: int) -> None:
             "probabilities of the logits' shape; pass integer labels, e.g. target.astype(int)"
         )
     if xp.size(target):
-        lo, hi = int(target.min()), int(target.max())
+        lo, hi = xp.aminmax(target)  # one pass over the labels
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
             raise ValueError(

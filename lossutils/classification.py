@@ -5,9 +5,25 @@ Used in chapters 3-5 and assignments ps02-ps04.
 
 from __future__ import annotations
 
-from ._backend import as_arrays
-from ._checks import check_class_indices, check_no_nan, check_reduction, check_same_shape, reduce
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._backend import TORCH, as_arrays
+from ._checks import (
+    check_class_indices,
+    check_no_nan,
+    check_reduction,
+    check_same_shape,
+    check_total,
+    elementwise,
+    reduce,
+)
 from .stable import log_softmax
+
+# On tensors every loss here calls torch's own kernel, which computes the formula written below
+# in one fused pass (forward and backward); the formulas are the definition, and
+# tests/test_speed_paths.py checks that each kernel equals its formula, extreme inputs included.
 
 LOG_CLAMP = -100.0  # torch clamps log(p) at -100 so that p = 0 or 1 gives a finite loss
 
@@ -40,7 +56,7 @@ def binary_cross_entropy(probs, target, *, weight=None, reduction: str = "mean")
     check_reduction(reduction)
     xp, probs, target, weight = as_arrays(probs, target, weight)
     check_same_shape(probs, target, ("probs", "target"))
-    lo, hi = (xp.to_float(probs.min()), xp.to_float(probs.max())) if xp.size(probs) else (0, 1)
+    lo, hi = xp.aminmax(probs) if xp.size(probs) else (0, 1)  # one pass
     if lo != lo:  # min propagates NaN
         check_no_nan(xp, probs, "probs")
     if lo < 0 or hi > 1:
@@ -50,12 +66,18 @@ def binary_cross_entropy(probs, target, *, weight=None, reduction: str = "mean")
             "these look like logits; use binary_cross_entropy_with_logits(logits, target), which "
             "applies the sigmoid itself and is stable"
         )
+    if xp is TORCH:
+        out = F.binary_cross_entropy(probs, target, weight=weight, reduction=reduction)
+    else:
+        out = elementwise(xp, _bce_terms, reduction, probs, target, weight)
+    return check_total(xp, out, reduction, target=target)
+
+
+def _bce_terms(xp, probs, target, weight):
     log_likelihood = xp.add_(xp.mul_(_clamped_log(xp, probs), target),
                              xp.mul_(_clamped_log(xp, 1.0 - probs), 1.0 - target))
     loss = xp.rsub_(0.0, log_likelihood)  # 0 - x rather than -x: a perfect prediction gives +0
-    if weight is not None:
-        loss = loss * weight
-    return reduce(xp, loss, reduction, target=target)
+    return loss if weight is None else xp.mul_(loss, weight)
 
 
 def binary_cross_entropy_with_logits(
@@ -82,6 +104,18 @@ def binary_cross_entropy_with_logits(
     check_reduction(reduction)
     xp, logits, target, weight, pos_weight = as_arrays(logits, target, weight, pos_weight)
     check_same_shape(logits, target, ("logits", "target"))
+    if xp is TORCH:
+        out = F.binary_cross_entropy_with_logits(logits, target, weight=weight,
+                                                 pos_weight=pos_weight, reduction=reduction)
+    else:
+        out = elementwise(xp, _bce_logits_terms, reduction, logits, target, weight, pos_weight)
+    return check_total(xp, out, reduction, logits=logits, target=target)
+
+
+def _bce_logits_terms(xp, logits, target, weight=None, pos_weight=None):
+    if xp is TORCH:
+        return F.binary_cross_entropy_with_logits(logits, target, weight=weight,
+                                                  pos_weight=pos_weight, reduction="none")
     # -|x| as x - 2 max(x, 0): unlike abs, its autograd slope at x = 0 is the true one, and it
     # avoids a where (slow in NumPy on random signs)
     m = xp.maximum(logits, 0.0)
@@ -92,9 +126,7 @@ def binary_cross_entropy_with_logits(
     else:
         softplus_neg = xp.sub_(xp.add_(tail, m), logits)  # max(-x, 0) + log(1 + e^{-|x|})
         loss = (1.0 - target) * logits + (1.0 + (pos_weight - 1.0) * target) * softplus_neg
-    if weight is not None:
-        loss = loss * weight
-    return reduce(xp, loss, reduction, logits=logits, target=target)
+    return loss if weight is None else xp.mul_(loss, weight)
 
 
 def _ce_terms(logits, target, weight, label_smoothing):
@@ -106,6 +138,25 @@ def _ce_terms(logits, target, weight, label_smoothing):
     divides the sum of :math:`\ell_i` by ``denom`` (the number of samples, or the summed target
     weights for weighted class-index targets, as torch does).
     """
+    xp, logits, target, weight = _ce_inputs(logits, target, weight, label_smoothing)
+    C = logits.shape[1]
+    logp = xp.moveaxis(log_softmax(logits, axis=1), 1, -1)
+    eps = label_smoothing
+    if tuple(target.shape) == tuple(logits.shape):  # class probabilities
+        tgt = xp.moveaxis(target, 1, -1)
+        q = tgt * (1.0 - eps) + eps / C if eps else tgt
+        if weight is not None:
+            q = q * weight
+        return xp, logits, logp, q, xp.size(tgt) // C
+    onehot = xp.one_hot(target, C, logp)
+    q = onehot * (1.0 - eps) + eps / C if eps else onehot
+    if weight is None:
+        return xp, logits, logp, q, xp.size(onehot) // C
+    return xp, logits, logp, q * weight, xp.sum(onehot * weight)
+
+
+def _ce_inputs(logits, target, weight, label_smoothing):
+    """Checked inputs of the cross-entropy: ``(xp, logits, target, weight)``."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     xp, logits, target, weight = as_arrays(logits, target, weight, float_others=False)
@@ -121,15 +172,8 @@ def _ce_terms(logits, target, weight, label_smoothing):
             raise ValueError(
                 f"weight must have one entry per class, shape ({C},), got {tuple(weight.shape)}"
             )
-    logp = xp.moveaxis(log_softmax(logits, axis=1), 1, -1)
-    eps = label_smoothing
     if tuple(target.shape) == tuple(logits.shape):  # class probabilities
-        tgt = xp.moveaxis(xp.cast(target, logits), 1, -1)
-        check_no_nan(xp, tgt, "target")
-        q = tgt * (1.0 - eps) + eps / C if eps else tgt
-        if weight is not None:
-            q = q * weight
-        return xp, logits, logp, q, xp.size(tgt) // C
+        return xp, logits, xp.cast(target, logits), weight
     expected = (logits.shape[0], *logits.shape[2:])
     if tuple(target.shape) != expected:
         raise ValueError(
@@ -138,11 +182,7 @@ def _ce_terms(logits, target, weight, label_smoothing):
             f"class indices of shape {expected} or probabilities of shape {tuple(logits.shape)}"
         )
     check_class_indices(xp, target, C)
-    onehot = xp.one_hot(target, C, logp)
-    q = onehot * (1.0 - eps) + eps / C if eps else onehot
-    if weight is None:
-        return xp, logits, logp, q, xp.size(onehot) // C
-    return xp, logits, logp, q * weight, xp.sum(onehot * weight)
+    return xp, logits, target, weight
 
 
 def cross_entropy(logits, target, *, weight=None, label_smoothing: float = 0.0,
@@ -164,11 +204,27 @@ def cross_entropy(logits, target, *, weight=None, label_smoothing: float = 0.0,
     "Rethinking the Inception Architecture". Used in chapter 3.
     """
     check_reduction(reduction)
+    if isinstance(logits, torch.Tensor) or isinstance(target, torch.Tensor):
+        return _cross_entropy_torch(logits, target, weight, label_smoothing, reduction)
     xp, logits, logp, q, denom = _ce_terms(logits, target, weight, label_smoothing)
+    inputs = {"logits": logits}
+    if np.shape(target) == tuple(logits.shape):  # a NaN in probabilities is named too
+        inputs["target"] = np.asarray(target)
     per_sample = -xp.sum(q * logp, axis=-1)
     if reduction == "mean":
-        return reduce(xp, per_sample, "sum", logits=logits) / denom
-    return reduce(xp, per_sample, reduction, logits=logits)
+        return reduce(xp, per_sample, "sum", **inputs) / denom
+    return reduce(xp, per_sample, reduction, **inputs)
+
+
+def _cross_entropy_torch(logits, target, weight, label_smoothing, reduction):
+    """torch's fused kernel after the same checks as :func:`_ce_terms`."""
+    xp, logits, target, weight = _ce_inputs(logits, target, weight, label_smoothing)
+    probabilities = tuple(target.shape) == tuple(logits.shape)
+    if not probabilities and target.dtype != torch.int64:
+        target = target.long()
+    out = F.cross_entropy(logits, target, weight=weight, label_smoothing=label_smoothing,
+                          reduction=reduction)
+    return check_total(xp, out, reduction, logits=logits, target=target if probabilities else None)
 
 
 def kl_divergence(logits, target_probs, *, reduction: str = "mean"):
@@ -188,6 +244,10 @@ def kl_divergence(logits, target_probs, *, reduction: str = "mean"):
     check_reduction(reduction)
     xp, logits, target = as_arrays(logits, target_probs)
     check_same_shape(logits, target, ("logits", "target_probs"))
+    if xp is TORCH:
+        out = F.kl_div(log_softmax(logits, axis=1), target,
+                       reduction="batchmean" if reduction == "mean" else reduction)
+        return check_total(xp, out, reduction, logits=logits, target=target)
     logp = log_softmax(logits, axis=1)
     positive = target > 0
     t_log_t = xp.where(positive, target * xp.log(xp.where(positive, target, 1.0)), 0.0)

@@ -6,7 +6,7 @@ Used in chapter 8 and assignment ps07.
 from __future__ import annotations
 
 from ._backend import as_arrays
-from ._checks import check_reduction, check_same_shape, reduce
+from ._checks import check_reduction, check_same_shape, check_total, elementwise
 
 
 def asymmetric_mae(pred, target, *, under_weight: float = 2.0, over_weight: float = 1.0,
@@ -35,7 +35,13 @@ def asymmetric_mae(pred, target, *, under_weight: float = 2.0, over_weight: floa
     check_reduction(reduction)
     xp, pred, target = as_arrays(pred, target)
     check_same_shape(pred, target)
+    out = elementwise(xp, _asymmetric_terms, reduction, pred, target, under=under_weight,
+                      over=over_weight)
+    return check_total(xp, out, reduction, pred=pred, target=target)
+
+
+def _asymmetric_terms(xp, pred, target, under, over):
+    # (w_u + w_o) max(u, 0) - w_o u with u = target - pred: no where (slow in NumPy), and at a tie
+    # (u = 0, where relu's slope is 0) the slope in pred is w_o, as for over-prediction
     u = target - pred
-    # slope under_weight where u > 0, -over_weight elsewhere (a 0/1 mask is faster than where)
-    slope = xp.sub_(xp.mul_(xp.astype(u > 0, u), under_weight + over_weight), over_weight)
-    return reduce(xp, xp.mul_(slope, u), reduction, pred=pred, target=target)
+    return xp.add_scaled(xp.relu(u) * (under + over), u, -over)

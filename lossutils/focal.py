@@ -6,8 +6,16 @@ Used in chapter 5 and assignment ps04.
 from __future__ import annotations
 
 from ._backend import as_arrays
-from ._checks import check_class_indices, check_in_unit_interval, check_reduction, reduce
-from .classification import binary_cross_entropy_with_logits
+from ._checks import (
+    check_class_indices,
+    check_in_unit_interval,
+    check_reduction,
+    check_same_shape,
+    check_total,
+    elementwise,
+    reduce,
+)
+from .classification import _bce_logits_terms
 from .stable import log_softmax, sigmoid
 
 
@@ -43,13 +51,22 @@ def sigmoid_focal_loss(logits, target, *, alpha: float | None = 0.25, gamma: flo
         check_in_unit_interval(alpha, "alpha", open_interval=False)
     check_reduction(reduction)
     xp, logits, target = as_arrays(logits, target)
-    ce = binary_cross_entropy_with_logits(logits, target, reduction="none")
-    p = sigmoid(logits)
-    one_minus_pt = p * (1.0 - target) + (1.0 - p) * target
-    loss = ce * one_minus_pt**gamma if gamma else ce
-    if alpha is not None:
-        loss = (alpha * target + (1.0 - alpha) * (1.0 - target)) * loss
-    return reduce(xp, loss, reduction, logits=logits, target=target)
+    check_same_shape(logits, target, ("logits", "target"))
+    out = elementwise(xp, _sigmoid_focal_terms, reduction, logits, target, alpha=alpha,
+                      gamma=gamma)
+    return check_total(xp, out, reduction, logits=logits, target=target)
+
+
+def _sigmoid_focal_terms(xp, logits, target, alpha, gamma):
+    ce = _bce_logits_terms(xp, logits, target)
+    if gamma:
+        p = sigmoid(logits)
+        one_minus_pt = xp.add_(xp.mul_(1.0 - target, p), xp.mul_(xp.rsub_(1.0, p), target))
+        ce = xp.mul_(ce, xp.square_(one_minus_pt) if gamma == 2 else one_minus_pt**gamma)
+    if alpha is None:
+        return ce
+    # alpha_t = alpha y + (1 - alpha)(1 - y), written (2 alpha - 1) y + 1 - alpha
+    return xp.mul_(ce, (2.0 * alpha - 1.0) * target + (1.0 - alpha))
 
 
 def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduction: str = "mean"):

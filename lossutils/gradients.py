@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._backend import NP
 from ._checks import check_in_unit_interval, check_positive, check_same_shape
 from .classification import _ce_terms
 from .focal import _check_gamma
@@ -181,7 +182,7 @@ def hinge_grad(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
     Used in chapter 6.
     """
     s, y, n = _pair(scores, target, reduction)
-    _signed_labels(np, y)
+    _signed_labels(NP, y)
     return np.where(margin - y * s > 0, -y, 0.0) / n
 
 

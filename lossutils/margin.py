@@ -5,12 +5,32 @@ Used in chapter 6 and assignment ps05.
 
 from __future__ import annotations
 
-from ._backend import as_arrays
-from ._checks import check_class_indices, check_reduction, check_same_shape, reduce
+import torch.nn.functional as F
+
+from ._backend import NP, TORCH, as_arrays, row_blocks
+from ._checks import (
+    check_class_indices,
+    check_reduction,
+    check_same_shape,
+    check_total,
+    elementwise,
+    reduce,
+)
+
+
+def _abs_range(xp, target) -> tuple[float, float]:
+    """(min |y|, max |y|): every label is -1 or +1 exactly when both are 1."""
+    if not xp.size(target):
+        return 1.0, 1.0
+    blocks = row_blocks(target)
+    if blocks is None:
+        return xp.aminmax(xp.abs(target))
+    ranges = [NP.aminmax(NP.abs(target[rows])) for rows in blocks]  # no large temporary
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
 
 def _signed_labels(xp, target) -> None:
-    if bool((xp.abs(target) != 1.0).any()):
+    if _abs_range(xp, target) != (1.0, 1.0):
         bad = (target != 1.0) & (target != -1.0)
         values = sorted({float(v) for v in (target[bad][:5].tolist())})
         zero_one = bool(((target == 0) | (target == 1)).all())
@@ -19,12 +39,18 @@ def _signed_labels(xp, target) -> None:
         raise ValueError(f"hinge losses need labels in {{-1, +1}}, found {values}; {hint}")
 
 
-def _margins(scores, target, margin, reduction):
+def _margins(scores, target, reduction):
     check_reduction(reduction)
     xp, scores, target = as_arrays(scores, target)
     check_same_shape(scores, target, ("scores", "target"))
     _signed_labels(xp, target)
-    return xp, scores, target, xp.maximum_(xp.rsub_(margin, target * scores), 0.0)
+    return xp, scores, target
+
+
+def _hinge_terms(xp, scores, target, margin, squared=False):
+    # relu, whose slope at the margin is 0 as in hinge_grad
+    h = xp.relu(xp.rsub_(margin, target * scores))
+    return xp.square_(h) if squared else h
 
 
 def hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
@@ -40,8 +66,9 @@ def hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
     Reference: Cortes & Vapnik (1995), "Support-Vector Networks"; ``torch.nn.HingeEmbeddingLoss``
     is a different loss. Used in chapter 6.
     """
-    xp, scores, target, h = _margins(scores, target, margin, reduction)
-    return reduce(xp, h, reduction, scores=scores)
+    xp, scores, target = _margins(scores, target, reduction)
+    out = elementwise(xp, _hinge_terms, reduction, scores, target, margin=margin)
+    return check_total(xp, out, reduction, scores=scores)
 
 
 def squared_hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
@@ -54,11 +81,17 @@ def squared_hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean
     Reference: the L2-SVM loss, e.g. Tang (2013), "Deep Learning using Linear Support Vector
     Machines". Used in chapter 6.
     """
-    xp, scores, target, h = _margins(scores, target, margin, reduction)
-    return reduce(xp, xp.square_(h), reduction, scores=scores)
+    xp, scores, target = _margins(scores, target, reduction)
+    out = elementwise(xp, _hinge_terms, reduction, scores, target, margin=margin, squared=True)
+    return check_total(xp, out, reduction, scores=scores)
 
 
 def _mc_margins(scores, target, margin):
+    xp, scores, target = _mc_inputs(scores, target)
+    return xp, scores, _mc_terms(xp, scores, target, margin)
+
+
+def _mc_inputs(scores, target):
     xp, scores, target = as_arrays(scores, target, float_others=False)
     if scores.ndim != 2 or tuple(target.shape) != (scores.shape[0],):
         raise ValueError(
@@ -67,12 +100,15 @@ def _mc_margins(scores, target, margin):
             "[0, C) per row of scores"
         )
     check_class_indices(xp, target, scores.shape[1])
+    return xp, scores, target
+
+
+def _mc_terms(xp, scores, target, margin):
     idx = target[:, None] if xp.name == "numpy" else target.long()[:, None]
     s_y = xp.take_along(scores, idx, axis=1)
     is_true = (idx == (xp.asarray(range(scores.shape[1]), idx)[None, :]))
     # the true class's own term is masked out by multiplying with 0/1 (cheaper than a where)
-    m = xp.mul_(xp.maximum_(xp.add_(scores - s_y, margin), 0.0), xp.astype(~is_true, scores))
-    return xp, scores, m
+    return xp.mul_(xp.maximum_(xp.add_(scores - s_y, margin), 0.0), xp.astype(~is_true, scores))
 
 
 def multiclass_hinge(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
@@ -89,5 +125,10 @@ def multiclass_hinge(scores, target, *, margin: float = 1.0, reduction: str = "m
     Recognition"; CS231n's SVM loss. Used in chapter 6.
     """
     check_reduction(reduction)
-    xp, scores, m = _mc_margins(scores, target, margin)
+    xp, scores, target = _mc_inputs(scores, target)
+    if xp is TORCH:
+        # torch's kernel averages over the C classes; this loss sums over them
+        out = F.multi_margin_loss(scores, target.long(), margin=margin, reduction=reduction)
+        return check_total(xp, out * scores.shape[1], reduction, scores=scores)
+    m = _mc_terms(xp, scores, target, margin)
     return reduce(xp, xp.sum(m, axis=1), reduction, scores=scores)

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import math
 
-from ._backend import as_arrays
+import numpy as np
+import torch.nn.functional as F
+
+from ._backend import TORCH, as_arrays
 from ._checks import (
     check_in_unit_interval,
     check_positive,
     check_reduction,
     check_same_shape,
-    reduce,
+    check_total,
+    elementwise,
 )
+
+# On tensors, MSE, MAE and Huber call torch's own kernel (one fused pass, forward and backward);
+# the formulas below are the definition, and tests/test_speed_paths.py checks that the kernel
+# computes exactly them, extreme inputs included. The other losses run their formula on both.
 
 
 def _residual(pred, target, reduction):
@@ -23,6 +31,16 @@ def _residual(pred, target, reduction):
     xp, pred, target = as_arrays(pred, target)
     check_same_shape(pred, target)
     return xp, pred, target
+
+
+def _regression(terms, torch_kernel, pred, target, reduction, **options):
+    """``terms`` reduced; on tensors ``torch_kernel`` instead, where torch has this loss."""
+    xp, pred, target = _residual(pred, target, reduction)
+    if xp is TORCH and torch_kernel is not None:
+        out = torch_kernel(pred, target, reduction=reduction, **options)
+    else:
+        out = elementwise(xp, terms, reduction, pred, target, **options)
+    return check_total(xp, out, reduction, pred=pred, target=target)
 
 
 def mse(pred, target, *, reduction: str = "mean"):
@@ -38,8 +56,11 @@ def mse(pred, target, *, reduction: str = "mean"):
 
     Reference: ``torch.nn.functional.mse_loss``. Used in chapters 1 and 2.
     """
-    xp, pred, target = _residual(pred, target, reduction)
-    return reduce(xp, xp.square_(pred - target), reduction, pred=pred, target=target)
+    return _regression(_mse_terms, F.mse_loss, pred, target, reduction)
+
+
+def _mse_terms(xp, pred, target):
+    return xp.square_(pred - target)
 
 
 def mae(pred, target, *, reduction: str = "mean"):
@@ -51,8 +72,11 @@ def mae(pred, target, *, reduction: str = "mean"):
 
     Reference: ``torch.nn.functional.l1_loss``. Used in chapter 2.
     """
-    xp, pred, target = _residual(pred, target, reduction)
-    return reduce(xp, xp.abs_(pred - target), reduction, pred=pred, target=target)
+    return _regression(_mae_terms, F.l1_loss, pred, target, reduction)
+
+
+def _mae_terms(xp, pred, target):
+    return xp.abs_(pred - target)
 
 
 def huber(pred, target, *, delta: float = 1.0, reduction: str = "mean"):
@@ -74,19 +98,23 @@ def huber(pred, target, *, delta: float = 1.0, reduction: str = "mean"):
     ``torch.nn.functional.huber_loss``. Used in chapter 2.
     """
     check_positive(delta, "delta")
-    xp, pred, target = _residual(pred, target, reduction)
-    a = xp.abs_(pred - target)
-    m = xp.minimum(a, delta)
-    # m (|r| - m / 2) with m = min(|r|, delta): r^2 / 2 inside the band, delta (|r| - delta / 2)
+    return _regression(_huber_terms, F.huber_loss, pred, target, reduction, delta=delta)
+
+
+def _huber_terms(xp, pred, target, delta):
+    # c (r - c / 2) with c = clip(r, -delta, delta): r^2 / 2 inside the band, delta (|r| - delta / 2)
     # outside, with no where (slow in NumPy)
-    return reduce(xp, xp.mul_(xp.sub_(a, 0.5 * m), m), reduction, pred=pred, target=target)
+    r = pred - target
+    c = xp.clip(r, -delta, delta)
+    return xp.mul_(xp.add_(c * -0.5, r), c)
 
 
 def log_cosh(pred, target, *, reduction: str = "mean"):
     r"""Log-cosh loss :math:`\log\cosh(\hat y - y)`, computed without overflow.
 
-    Uses :math:`\log\cosh r = |r| + \log(1 + e^{-2|r|}) - \log 2`, finite for any residual.
-    It behaves like :math:`r^2/2` near zero and like :math:`|r| - \log 2` far away.
+    Uses :math:`\log\cosh r = \operatorname{softplus}(2r) - r - \log 2` with the stable
+    :math:`\operatorname{softplus}(x) = \max(x, 0) + \log(1 + e^{-|x|})`, finite for any
+    residual. It behaves like :math:`r^2/2` near zero and like :math:`|r| - \log 2` far away.
 
     >>> import numpy as np
     >>> log_cosh(np.array([0.0, 1e4]), np.zeros(2), reduction="none")
@@ -95,10 +123,12 @@ def log_cosh(pred, target, *, reduction: str = "mean"):
     Reference: Saleh & Saleh (2022), "Statistical Properties of the log-cosh Loss Function Used
     in Machine Learning". Used in chapter 2.
     """
-    xp, pred, target = _residual(pred, target, reduction)
-    a = xp.abs_(pred - target)
-    tail = xp.log1p_(xp.exp_(a * -2.0))
-    return reduce(xp, xp.sub_(xp.add_(tail, a), math.log(2.0)), reduction, pred=pred, target=target)
+    return _regression(_log_cosh_terms, None, pred, target, reduction)
+
+
+def _log_cosh_terms(xp, pred, target):
+    r = pred - target
+    return xp.sub_(xp.sub_(xp.softplus(r * 2.0), r), math.log(2.0))
 
 
 def msle(pred, target, *, reduction: str = "mean"):
@@ -114,14 +144,28 @@ def msle(pred, target, *, reduction: str = "mean"):
     Reference: the ``MeanSquaredLogarithmicError`` loss of Keras. Used in chapter 2.
     """
     xp, pred, target = _residual(pred, target, reduction)
+    if reduction == "none" or not xp.cheap_scalar(pred):
+        _check_above_minus_one(pred, target)
+        return elementwise(xp, _msle_terms, reduction, pred, target)
+    # a value <= -1 makes the total inf or NaN: look for it only then (and raise, not warn)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = elementwise(xp, _msle_terms, reduction, pred, target)
+    if not math.isfinite(xp.to_float(out)):
+        _check_above_minus_one(pred, target)
+    return check_total(xp, out, reduction, pred=pred, target=target)
+
+
+def _check_above_minus_one(pred, target):
     for name, v in (("pred", pred), ("target", target)):
         if bool((v <= -1).any()):
             raise ValueError(
                 f"msle needs {name} > -1 (it takes log(1 + {name})), but {name} has values <= -1; "
                 "msle suits non-negative quantities such as counts or prices: clip or shift them"
             )
-    d = xp.log1p(pred) - xp.log1p(target)
-    return reduce(xp, d * d, reduction, pred=pred, target=target)
+
+
+def _msle_terms(xp, pred, target):
+    return xp.square_(xp.sub_(xp.log1p(pred), xp.log1p(target)))
 
 
 def quantile(pred, target, *, q: float = 0.5, reduction: str = "mean"):
@@ -141,9 +185,12 @@ def quantile(pred, target, *, q: float = 0.5, reduction: str = "mean"):
     Reference: Koenker & Bassett (1978), "Regression Quantiles". Used in chapter 2.
     """
     check_in_unit_interval(q, "q")
-    xp, pred, target = _residual(pred, target, reduction)
-    u = target - pred
-    # u (q - [u < 0]): a 0/1 mask instead of a where, which is slow in NumPy on random signs
-    slope = xp.rsub_(q, xp.astype(u < 0, u))
-    return reduce(xp, xp.mul_(slope, u), reduction, pred=pred, target=target)
+    return _regression(_quantile_terms, None, pred, target, reduction, q=q)
+
+
+def _quantile_terms(xp, pred, target, q):
+    # max(q u, (q - 1) u) = max(v, 0) - q v with v = pred - target = -u: no where (slow in
+    # NumPy), two passes on torch; relu's slope 0 at v = 0 gives quantile_grad's -q at a tie
+    v = pred - target
+    return xp.add_scaled(xp.relu(v), v, -q)
 

@@ -5,7 +5,12 @@ Used in chapter 3, where the naive versions overflow at logits of a few hundred.
 
 from __future__ import annotations
 
-from ._backend import as_arrays
+import torch
+
+from ._backend import TORCH, as_arrays
+
+# On tensors each function calls torch's own kernel (one pass, forward and backward); the formulas
+# below are the definition, and tests/test_losses_torch.py checks that the kernels compute them.
 
 
 def sigmoid(x):
@@ -21,6 +26,8 @@ def sigmoid(x):
     Reference: ``torch.sigmoid``. Used in chapters 3-5.
     """
     xp, x = as_arrays(x)
+    if xp is TORCH:
+        return torch.sigmoid(x)
     # exp(-|x|) via x - 2 max(x, 0), whose autograd slope at 0 is right (abs's is 0 there)
     e = xp.exp_(xp.add_(xp.maximum(x, 0.0) * -2.0, x))
     r = 1.0 / (1.0 + e)
@@ -41,6 +48,8 @@ def logsumexp(x, *, axis: int = -1, keepdims: bool = False):
     Reference: ``torch.logsumexp``. Used in chapter 3.
     """
     xp, x = as_arrays(x)
+    if xp is TORCH:
+        return torch.logsumexp(x, dim=axis, keepdim=keepdims)
     m = xp.max(x, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
@@ -57,6 +66,8 @@ def log_softmax(x, *, axis: int = -1):
     Reference: ``torch.log_softmax``. Used in chapters 3 and 5.
     """
     xp, x = as_arrays(x)
+    if xp is TORCH:
+        return torch.log_softmax(x, dim=axis)
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
@@ -70,4 +81,6 @@ def softmax(x, *, axis: int = -1):
     Reference: ``torch.softmax``. Used in chapter 3.
     """
     xp, x = as_arrays(x)
+    if xp is TORCH:
+        return torch.softmax(x, dim=axis)
     return xp.exp(log_softmax(x, axis=axis))

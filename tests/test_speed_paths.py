@@ -1,0 +1,231 @@
+"""The fast paths compute exactly the documented formulas.
+
+On tensors, losses that torch also has call torch's fused kernel; on NumPy, large arrays are
+evaluated block by block. Here each written formula (the NumPy path) is checked against the torch
+kernel on ordinary and extreme inputs, and the blocked evaluation against the one-go evaluation.
+"""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lossutils as L
+from lossutils import _backend
+
+REDUCTIONS = ("mean", "sum", "none")
+rng = np.random.default_rng(12)
+N = 40
+REAL = np.concatenate([rng.normal(size=N - 8) * 3, [0.0, -0.0, 1e4, -1e4, 1.0, -1.0, 1e-12, 50]])
+REAL_T = np.concatenate([rng.normal(size=N - 8), [0.0, 1.0, -1e4, 1e4, 0.0, -1.0, 0.0, -50]])
+LOGITS = np.concatenate([rng.normal(size=N - 8) * 10, [0.0, -0.0, 1e4, -1e4, 40.0, -40.0, 745, -745]])
+SOFT = np.concatenate([rng.uniform(size=N - 8), [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.5, 0.5]])
+PROBS = np.concatenate([rng.uniform(size=N - 8), [0.0, 1.0, 0.0, 1.0, 1e-300, 1 - 1e-16, 0.5, 1e-8]])
+WEIGHT = rng.uniform(0.2, 3.0, size=N)
+
+# name -> (ours, torch kernel on tensors, args, options)
+KERNELS = {
+    "mse": (L.mse, F.mse_loss, (REAL, REAL_T), {}),
+    "mae": (L.mae, F.l1_loss, (REAL, REAL_T), {}),
+    "huber": (L.huber, F.huber_loss, (REAL, REAL_T), {"delta": 0.7}),
+    "binary_cross_entropy": (L.binary_cross_entropy, F.binary_cross_entropy, (PROBS, SOFT),
+                             {"weight": WEIGHT}),
+    "bce_with_logits": (L.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits,
+                        (LOGITS, SOFT), {"weight": WEIGHT}),
+}
+
+
+def _torch_options(options):
+    return {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in options.items()}
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_formula_equals_torch_kernel(name, reduction):
+    ours, kernel, args, options = KERNELS[name]
+    expected = kernel(*map(torch.tensor, args), reduction=reduction, **_torch_options(options))
+    np.testing.assert_allclose(ours(*args, reduction=reduction, **options), expected.numpy(),
+                               rtol=1e-6, atol=1e-6)
+    unweighted = {k: v for k, v in options.items() if k != "weight"}
+    expected = kernel(*map(torch.tensor, args), reduction=reduction,
+                      **_torch_options(unweighted))
+    np.testing.assert_allclose(ours(*args, reduction=reduction, **unweighted), expected.numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_bce_with_logits_pos_weight_formula_equals_kernel():
+    z, t = LOGITS.reshape(8, 5), SOFT.reshape(8, 5)
+    w, pw = WEIGHT.reshape(8, 5), np.array([0.5, 1.0, 2.0, 4.0, 0.1])
+    for reduction in REDUCTIONS:
+        expected = F.binary_cross_entropy_with_logits(
+            torch.tensor(z), torch.tensor(t), weight=torch.tensor(w), pos_weight=torch.tensor(pw),
+            reduction=reduction)
+        np.testing.assert_allclose(
+            L.binary_cross_entropy_with_logits(z, t, weight=w, pos_weight=pw, reduction=reduction),
+            expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_class_losses_formula_equals_torch_kernel(scale):
+    z = rng.normal(size=(12, 5)) * scale
+    z[0] = [1e4, -1e4, 0.0, 0.0, 0.0]
+    idx = rng.integers(0, 5, size=12)
+    t = rng.dirichlet(np.ones(5), size=12)
+    t[1] = [1.0, 0.0, 0.0, 0.0, 0.0]
+    w = rng.uniform(0.5, 2.0, size=5)
+    Z, T, I, W = map(torch.tensor, (z, t, idx, w))
+    for reduction in REDUCTIONS:
+        for target, tt in ((idx, I), (t, T)):
+            for options, topts in (({}, {}), ({"weight": w, "label_smoothing": 0.2},
+                                              {"weight": W, "label_smoothing": 0.2})):
+                np.testing.assert_allclose(
+                    L.cross_entropy(z, target, reduction=reduction, **options),
+                    F.cross_entropy(Z, tt, reduction=reduction, **topts).numpy(),
+                    rtol=1e-6, atol=1e-6 * scale)
+        kl = F.kl_div(F.log_softmax(Z, 1), T, reduction="batchmean" if reduction == "mean"
+                      else reduction)
+        np.testing.assert_allclose(L.kl_divergence(z, t, reduction=reduction), kl.numpy(),
+                                   rtol=1e-6, atol=1e-6 * scale)
+        mm = F.multi_margin_loss(Z, I, margin=0.8, reduction=reduction) * 5
+        np.testing.assert_allclose(L.multiclass_hinge(z, idx, margin=0.8, reduction=reduction),
+                                   mm.numpy(), rtol=1e-6, atol=1e-6 * scale)
+
+
+def test_triplet_formula_equals_torch_kernel():
+    a, p, n = (rng.normal(size=(9, 4)) * 100 for _ in range(3))
+    p[0] = a[0]  # a zero distance (up to eps)
+    for norm in (1, 2, 3):
+        for swap in (False, True):
+            for reduction in REDUCTIONS:
+                expected = F.triplet_margin_loss(*map(torch.tensor, (a, p, n)), margin=50.0,
+                                                 p=norm, swap=swap, reduction=reduction)
+                np.testing.assert_allclose(
+                    L.triplet_margin_loss(a, p, n, margin=50.0, p=norm, swap=swap,
+                                          reduction=reduction),
+                    expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_stable_primitives_formula_equals_torch_kernel():
+    x = LOGITS.reshape(5, 8)
+    tx = torch.tensor(x)
+    np.testing.assert_allclose(L.sigmoid(x), torch.sigmoid(tx).numpy(), rtol=1e-12, atol=1e-300)
+    for axis in (0, 1):
+        np.testing.assert_allclose(L.log_softmax(x, axis=axis),
+                                   torch.log_softmax(tx, axis).numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(L.logsumexp(x, axis=axis), torch.logsumexp(tx, axis).numpy(),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(L.softmax(x, axis=axis), torch.softmax(tx, axis).numpy(),
+                                   rtol=1e-12, atol=1e-300)
+
+
+def test_torch_softplus_is_the_stable_formula():
+    x = np.concatenate([LOGITS, np.linspace(-60, 60, 241)])
+    np.testing.assert_allclose(_backend.TORCH.softplus(torch.tensor(x)).numpy(),
+                               _backend.NP.softplus(x), rtol=1e-15, atol=1e-300)
+
+
+# ---------------------------------------------------------------------------------------------
+# blocked NumPy evaluation
+
+
+def _inputs(kind, shape):
+    x = rng.normal(size=shape) * 3
+    if kind == "real":
+        return x, rng.normal(size=shape)
+    if kind == "positive":
+        return np.abs(x), rng.uniform(0, 4, size=shape)
+    if kind == "prob":
+        return rng.uniform(size=shape), rng.uniform(size=shape)
+    if kind == "sign":
+        return x, np.where(rng.uniform(size=shape) < 0.5, -1.0, 1.0)
+    return x * 10, rng.uniform(size=shape)
+
+
+BLOCKED = {
+    "mse": (L.mse, "real", {}),
+    "mae": (L.mae, "real", {}),
+    "huber": (L.huber, "real", {"delta": 0.5}),
+    "log_cosh": (L.log_cosh, "real", {}),
+    "msle": (L.msle, "positive", {}),
+    "quantile": (L.quantile, "real", {"q": 0.2}),
+    "asymmetric_mae": (L.asymmetric_mae, "real", {}),
+    "binary_cross_entropy": (L.binary_cross_entropy, "prob", {}),
+    "bce_with_logits": (L.binary_cross_entropy_with_logits, "logit", {}),
+    "bce_with_logits_weighted": (L.binary_cross_entropy_with_logits, "logit",
+                                 {"weight": rng.uniform(size=(1, 7)),
+                                  "pos_weight": rng.uniform(0.5, 3, size=7)}),
+    "sigmoid_focal_loss": (L.sigmoid_focal_loss, "logit", {}),
+    "sigmoid_focal_loss_gamma": (L.sigmoid_focal_loss, "logit", {"gamma": 1.5, "alpha": None}),
+    "hinge": (L.hinge, "sign", {}),
+    "squared_hinge": (L.squared_hinge, "sign", {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKED))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blocked_evaluation_equals_one_go(name, dtype, monkeypatch):
+    fn, kind, options = BLOCKED[name]
+    a, b = (v.astype(dtype) for v in _inputs(kind, (53, 7)))
+    whole = {r: fn(a, b, reduction=r, **options) for r in REDUCTIONS}
+    monkeypatch.setattr(_backend, "BLOCK_ELEMENTS", 12)  # 53 rows of 7: blocks of one row
+    assert _backend.row_blocks(a) is not None
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for reduction in REDUCTIONS:
+        out = fn(a, b, reduction=reduction, **options)
+        assert out.dtype == dtype and np.shape(out) == np.shape(whole[reduction])
+        np.testing.assert_allclose(out, whole[reduction], rtol=tol, atol=tol)
+
+
+def test_blocked_triplet_and_hinge_labels(monkeypatch):
+    a, p, n = (rng.normal(size=(30, 4)) for _ in range(3))
+    whole = {r: L.triplet_margin_loss(a, p, n, reduction=r) for r in REDUCTIONS}
+    monkeypatch.setattr(_backend, "BLOCK_ELEMENTS", 8)
+    for reduction in REDUCTIONS:
+        np.testing.assert_allclose(L.triplet_margin_loss(a, p, n, reduction=reduction),
+                                   whole[reduction], rtol=1e-12)
+    labels = np.ones(200)
+    labels[150] = 0.0  # in a late block
+    with pytest.raises(ValueError, match=r"\{-1, \+1\}"):
+        L.hinge(np.zeros(200), labels)
+
+
+# ---------------------------------------------------------------------------------------------
+# the torch path keeps the contract's checks
+
+
+def test_torch_path_names_nan_and_bad_input():
+    with pytest.raises(ValueError, match="pred contains NaN"):
+        L.huber(torch.tensor([0.5, float("nan")]), torch.zeros(2))
+    with pytest.raises(ValueError, match="logits contains NaN"):
+        L.binary_cross_entropy_with_logits(torch.tensor([float("nan")]), torch.ones(1))
+    with pytest.raises(ValueError, match="NaN"):
+        L.binary_cross_entropy(torch.tensor([0.5, float("nan")]), torch.ones(2))
+    with pytest.raises(ValueError, match="look like logits"):
+        L.binary_cross_entropy(torch.tensor([0.5, 1.5]), torch.ones(2))
+    with pytest.raises(ValueError, match="class index -100"):
+        L.cross_entropy(torch.zeros(2, 3), torch.tensor([0, -100]))  # torch would ignore it
+    with pytest.raises(ValueError, match="class index 3"):
+        L.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 3], dtype=torch.int32))
+    with pytest.raises(ValueError, match=r"2 \* y - 1"):
+        L.hinge(torch.zeros(3), torch.tensor([0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"\(4, 1\).*\(4,\)"):
+        L.mse(torch.zeros(4, 1), torch.zeros(4))
+    with pytest.raises(ValueError, match="> -1"):
+        L.msle(torch.tensor([-1.0, 2.0]), torch.zeros(2))
+    with pytest.raises(ValueError, match="target contains NaN"):
+        L.cross_entropy(np.zeros((1, 2)), np.array([[np.nan, 1.0]]))
+
+
+def test_ties_take_the_analytic_gradient():
+    """At a kink the torch path's slope is the one the <loss>_grad functions give."""
+    pred = np.array([0.0, 1.0, -1.0, 0.5])
+    target = np.array([0.0, 1.0, 1.0, -0.5])
+    cases = ((L.quantile, L.quantile_grad, {"q": 0.3}),
+             (L.hinge, L.hinge_grad, {"margin": 1.0}),
+             (L.huber, L.huber_grad, {"delta": 1.0}),
+             (L.mae, L.mae_grad, {}))
+    for loss, grad, options in cases:
+        t = np.where(target >= 0, 1.0, -1.0) if loss is L.hinge else target
+        x = torch.tensor(pred, requires_grad=True)
+        loss(x, torch.tensor(t), **options).backward()
+        np.testing.assert_allclose(x.grad.numpy(), grad(pred, t, **options), atol=1e-15)
