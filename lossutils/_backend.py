@@ -168,6 +168,11 @@ class _NumPy:
         return np.subtract(c, x, out=_out(x))
 
     @staticmethod
+    def sub_product(c, x, y):
+        """c - x * y for a number c."""
+        return _NumPy.rsub_(c, x * y)
+
+    @staticmethod
     def maximum_(x, y):
         if np.ndim(y) == 0:
             return np.clip(x, y, math.inf, out=_out(x))
@@ -204,6 +209,11 @@ class _Torch:
         return torch.add(x, y, alpha=alpha)
 
     @staticmethod
+    def sub_product(c, x, y):
+        # one kernel instead of two
+        return torch.addcmul(torch.full((), c, dtype=x.dtype, device=x.device), x, y, value=-1)
+
+    @staticmethod
     def aminmax(x):
         lo, hi = torch.aminmax(x)
         return lo.item(), hi.item()
@@ -211,7 +221,7 @@ class _Torch:
     @staticmethod
     def cheap_scalar(x):
         """Reading a CPU scalar back is cheap; on an accelerator it waits for the device."""
-        return x.device.type == "cpu"
+        return x.is_cpu
 
     @staticmethod
     def sum(x, axis=None, keepdims=False):
@@ -271,7 +281,7 @@ class _Torch:
 
     @staticmethod
     def to_float(x):
-        return float(x.detach())
+        return x.item()
 
     # Out of place on torch: autograd may have saved the argument for the backward pass.
     abs_, square_, exp_, log1p_ = torch.abs, torch.square, torch.exp, torch.log1p
@@ -307,6 +317,12 @@ def as_arrays(first, *others, float_others: bool = True):
     passes through. With ``float_others=False`` integer arrays among ``others`` (class indices)
     keep an integer dtype.
     """
+    if type(first) is torch.Tensor and first.is_floating_point() and all(
+        a is None or (type(a) is torch.Tensor and a.device == first.device
+                      and (a.dtype == first.dtype or not (float_others or a.is_floating_point())))
+        for a in others
+    ):  # the common case in a training loop: nothing to convert
+        return (TORCH, first, *others)
     tensor = next((a for a in (first, *others) if isinstance(a, torch.Tensor)), None)
     if tensor is None:
         first = np.asarray(first)

@@ -49,7 +49,7 @@ def _margins(scores, target, reduction):
 
 def _hinge_terms(xp, scores, target, margin, squared=False):
     # relu, whose slope at the margin is 0 as in hinge_grad
-    h = xp.relu(xp.rsub_(margin, target * scores))
+    h = xp.relu(xp.sub_product(margin, target, scores))
     return xp.square_(h) if squared else h
 
 

@@ -229,3 +229,26 @@ def test_ties_take_the_analytic_gradient():
         x = torch.tensor(pred, requires_grad=True)
         loss(x, torch.tensor(t), **options).backward()
         np.testing.assert_allclose(x.grad.numpy(), grad(pred, t, **options), atol=1e-15)
+
+
+GRADS = {
+    "mse": (L.mse_grad, "real", {}),
+    "mae": (L.mae_grad, "real", {}),
+    "huber": (L.huber_grad, "real", {"delta": 0.5}),
+    "log_cosh": (L.log_cosh_grad, "real", {}),
+    "quantile": (L.quantile_grad, "real", {"q": 0.2}),
+    "bce_with_logits": (L.binary_cross_entropy_with_logits_grad, "logit",
+                        {"weight": rng.uniform(size=(1, 7)),
+                         "pos_weight": rng.uniform(0.5, 3, size=7)}),
+    "sigmoid_focal_loss": (L.sigmoid_focal_loss_grad, "logit", {}),
+    "hinge": (L.hinge_grad, "sign", {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADS))
+def test_blocked_gradients_equal_one_go(name, monkeypatch):
+    grad, kind, options = GRADS[name]
+    a, b = _inputs(kind, (53, 7))
+    whole = grad(a, b, **options)
+    monkeypatch.setattr(_backend, "BLOCK_ELEMENTS", 12)
+    np.testing.assert_allclose(grad(a, b, **options), whole, rtol=1e-12, atol=1e-15)
