@@ -5,6 +5,13 @@ opened without following links and only ``<PS>.ipynb``, ``timestamp.txt`` and
 ``submission_secret.txt`` are copied, each checked to be a regular file of sane size. A folder
 named for an account of this machine that the account does not own is rejected.
 
+From the ngshare exchange (a course hub without a shared disk; nbgrader's configuration uses
+ngshare-exchange's classes): ngshare-exchange's own collect downloads each student's latest
+submission through ngshare's API into a private staging folder, and every student's folder there
+then goes through the same checks as an inbound folder (the files kept, their kinds and sizes, the
+timestamp, the student id). ngshare names the student by the hub login that submitted, so there
+is no folder owner to compare.
+
 From an LMS zip (``lossgrade collect PS --zip FILE``): the student is named by the LMS's own part
 of each path, never by the uploaded file's name.
 
@@ -46,6 +53,9 @@ NOTES = "collect_notes.txt"  # beside the notebook; the grader puts its lines in
 NOTEBOOK_BYTES = 100 * 2**20
 ZIP_TOTAL_BYTES = 4 * 2**30  # all the notebooks read from one zip
 ZIP_ENTRIES = 100_000
+# left out without a note: folders nbgrader's own submit leaves out (CourseDirectory.ignore);
+# ngshare-exchange leaves out files by name only, so its submissions carry the lab's checkpoints
+UNNOTED = (".ipynb_checkpoints", "__pycache__")
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 CANVAS = re.compile(r"(?P<name>[^_/]*)(?:_LATE)?_(?P<student>\d+)_\d+_(?P<file>.+)")
 MOODLE = re.compile(r"(?P<name>.*)_(?P<student>\d+)_assignsubmission_(?P<kind>[a-z]+)_")
@@ -143,9 +153,10 @@ def _summary(ps: str, rows: list[Row], csv_path: Path) -> None:
 # ------------------------------------------------------------------------------ exchange
 
 
-def exchange_settings(course: Path) -> tuple[str, Path, Path | None]:
-    """Course id and exchange root, read by nbgrader itself from the course folder, and the
-    exchange root that nbgrader's configuration outside the course sets (None if none does).
+def exchange_settings(course: Path) -> tuple[str, Path, Path | None, str]:
+    """Course id and exchange root, read by nbgrader itself from the course folder, the
+    exchange root that nbgrader's configuration outside the course sets (None if none does), and
+    the kind of exchange: ``folder`` (nbgrader's own) or ``ngshare`` (ngshare-exchange's classes).
 
     nbgrader's own configuration loader runs (in a subprocess, from ``course``), so
     ``course/nbgrader_config.py`` and any user or system nbgrader config count exactly as they do
@@ -168,7 +179,10 @@ def exchange_settings(course: Path) -> tuple[str, Path, Path | None]:
         "        if os.path.isfile(os.path.join(folder, name)):\n"
         "            outside.merge(loader(name, path=folder).load_config())\n"
         "shared = outside.Exchange.root if 'root' in outside.Exchange else None\n"
-        "print(json.dumps([app.coursedir.course_id, ex.root, shared]))\n"
+        "factory = app.config.ExchangeFactory.get('exchange', '')\n"
+        "name = factory if isinstance(factory, str) else factory.__module__\n"
+        "kind = 'ngshare' if name.startswith('ngshare_exchange') else 'folder'\n"
+        "print(json.dumps([app.coursedir.course_id, ex.root, shared, kind]))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script],
@@ -180,16 +194,24 @@ def exchange_settings(course: Path) -> tuple[str, Path, Path | None]:
     )
     if proc.returncode != 0:
         raise CollectError(f"reading the nbgrader configuration failed:\n{proc.stderr[-2000:]}")
-    course_id, root, shared = json.loads(proc.stdout.strip().splitlines()[-1])
+    course_id, root, shared, kind = json.loads(proc.stdout.strip().splitlines()[-1])
     if not course_id:
         raise CollectError("the nbgrader configuration sets no CourseDirectory.course_id")
-    return course_id, Path(root), None if shared is None else Path(shared)
+    return course_id, Path(root), None if shared is None else Path(shared), kind
 
 
 def exchange_problem(course: Path) -> str | None:
     """Why releasing or collecting through this course's exchange would miss the students: a
     shared exchange is configured for everyone, and the course would use another one."""
-    return _mismatch(*exchange_settings(course)[1:])
+    return exchange_check(course)[1]
+
+
+def exchange_check(course: Path) -> tuple[str, str | None]:
+    """The kind of exchange (``folder`` or ``ngshare``) and :func:`exchange_problem`'s answer.
+
+    ngshare has no exchange folder to get wrong: every account reaches the one service."""
+    _, root, shared, kind = exchange_settings(course)
+    return kind, None if kind == "ngshare" else _mismatch(root, shared)
 
 
 def _mismatch(root: Path, shared: Path | None) -> str | None:
@@ -283,6 +305,8 @@ def _copy_submission(fd: int, ps: str) -> tuple[dict[str, bytes], list[str]]:
     wanted = {f"{ps}.ipynb": NOTEBOOK_BYTES, "timestamp.txt": 100, "submission_secret.txt": 1024}
     files, notes = {}, []
     for name in sorted(os.listdir(fd)):
+        if name in UNNOTED:
+            continue
         if name not in wanted:
             notes.append(f"{safe(name)}: not copied ({_kind(fd, name)}; only the notebook is)")
             continue
@@ -311,7 +335,9 @@ def _existing_timestamp(folder: Path) -> datetime | None:
 
 def collect_exchange(course: Path, ps: str) -> list[Row]:
     """Copy the latest acceptable exchange submission of each student into ``submitted/``."""
-    course_id, root, shared = exchange_settings(course)
+    course_id, root, shared, kind = exchange_settings(course)
+    if kind == "ngshare":
+        return collect_ngshare(course, ps)
     problem = _mismatch(root, shared)
     if problem:
         raise CollectError(problem)
@@ -365,6 +391,94 @@ def _collect_inbound(course: Path, ps: str, inbound_fd: int) -> list[Row]:
             finally:
                 os.close(fd)
     return rows
+
+
+def collect_ngshare(course: Path, ps: str) -> list[Row]:
+    """Each student's latest ngshare submission, downloaded by ngshare-exchange's collect into a
+    private staging folder, then checked and copied like an inbound folder."""
+    work = course / "lossgrade" / ps
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ngshare-", dir=work) as staging:  # 0700
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "collect", ps,
+             f"--CourseDirectory.submitted_directory={staging}"],
+            cwd=course,
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=3600,
+        )
+        log = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            raise CollectError(f"nbgrader collect through ngshare failed:\n{log[-3000:]}")
+        # ngshare-exchange logs a submission it could not download and goes on
+        rows = [Row("", "ngshare", "rejected", [line.strip()])
+                for line in log.splitlines() if "| ERROR]" in line]
+        staging_fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            return rows + _collect_staged(course, ps, staging_fd)
+        finally:
+            os.close(staging_fd)
+
+
+def _collect_staged(course: Path, ps: str, staging_fd: int) -> list[Row]:
+    """``staging/<student>/<ps>/`` (ngshare-exchange's download) into ``submitted/``."""
+    rows: list[Row] = []
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    for student in sorted(os.listdir(staging_fd)):
+        why = id_problem(student)
+        if why:
+            rows.append(Row(student, "ngshare", "rejected", [why]))
+            continue
+        try:
+            student_fd = os.open(student, flags, dir_fd=staging_fd)
+            try:
+                fd = os.open(ps, flags, dir_fd=student_fd)
+            finally:
+                os.close(student_fd)
+        except OSError as exc:
+            rows.append(Row(student, "ngshare", "rejected", [f"no {ps} folder: {exc.strerror}"]))
+            continue
+        try:
+            try:
+                stamp = _read_at(fd, "timestamp.txt", 100)
+            except ValueError:
+                stamp = b""
+            when = _timestamp(stamp)
+            source = f"ngshare:{student}+{ps}+{stamp.decode(errors='replace').strip()}"
+            if when is None:
+                rows.append(Row(student, source, "rejected", ["no timestamp from ngshare"]))
+            else:
+                rows.append(_take(course, ps, student, source, when, fd))
+        except OSError as exc:
+            rows.append(Row(student, "ngshare", "rejected", [f"copying failed: {exc.strerror}"]))
+        finally:
+            os.close(fd)
+    return rows
+
+
+def ngshare_released(course: Path, ps: str) -> list[str] | None:
+    """The files of ``ps`` that ngshare holds for the course (what students fetch), asked through
+    the course's own exchange configuration; None when ngshare does not answer with them."""
+    script = (
+        "import json, sys\n"
+        "from nbgrader.apps.baseapp import NbGrader\n"
+        "from traitlets.utils.importstring import import_item\n"
+        "app = NbGrader()\n"
+        "app.initialize([])\n"
+        "cls = app.config.ExchangeFactory.exchange\n"
+        "cls = import_item(cls) if isinstance(cls, str) else cls\n"
+        "ex = cls(config=app.config, coursedir=app.coursedir)\n"
+        "url = f'/assignment/{app.coursedir.course_id}/{sys.argv[1]}'\n"
+        "answer = ex.ngshare_api_get(url, params={'list_only': 'true'})\n"
+        "print(json.dumps(None if answer is None else [f['path'] for f in answer['files']]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, ps], cwd=course, env=tool_env(),
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _take(course: Path, ps: str, student: str, name: str, when: datetime, fd: int) -> Row:

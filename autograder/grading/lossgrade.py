@@ -118,18 +118,41 @@ def __getattr__(name: str):
 
 
 def cmd_release(course: Path, ps: str) -> int:
-    from autograder.grading.collect import CollectError, exchange_problem
+    from autograder.grading.collect import CollectError, exchange_check
 
     try:
-        problem = exchange_problem(course)
+        kind, problem = exchange_check(course)
     except CollectError as exc:
-        problem = str(exc)
+        kind, problem = "folder", str(exc)
     if problem:
         print(f"lossgrade release: {problem}")
         return 1
     if _run(course, "generate_assignment", ps, "--force") != 0:
         return 1
-    return _run(course, "release_assignment", ps, "--force")
+    if _run(course, "release_assignment", ps, "--force") != 0:
+        return 1
+    return _check_ngshare_release(course, ps) if kind == "ngshare" else 0
+
+
+def _check_ngshare_release(course: Path, ps: str) -> int:
+    """ngshare-exchange's release reports success whatever ngshare answered (and ngshare under
+    SQLAlchemy 2 answers success and keeps nothing): ask ngshare for what students would fetch."""
+    from autograder.grading.collect import ngshare_released
+
+    release = course / "release" / ps
+    wanted = sorted(str(p.relative_to(release)) for p in release.rglob("*") if p.is_file())
+    held = ngshare_released(course, ps)
+    missing = wanted if held is None else sorted(set(wanted) - set(held))
+    if missing:
+        print(
+            f"lossgrade release: nbgrader reported success, but ngshare does not hold "
+            f"{', '.join(safe(m) for m in missing)} of {ps}: students cannot fetch it. Check "
+            f"that ngshare runs with its own pinned environment (SQLAlchemy 1.4) and that this "
+            f"account is an instructor of the course there"
+        )
+        return 1
+    print(f"{ps}: ngshare holds the release ({len(held)} files); students can fetch it")
+    return 0
 
 
 def submissions(course: Path, ps: str) -> list[str]:
