@@ -48,7 +48,7 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 
 # a course hub on this machine (root): accounts, shared environment, exchange, JupyterHub
-export HUB_PREFIX HUB_STUDENTS HUB_PORT
+export HUB_PREFIX HUB_STUDENTS HUB_PORT EXCHANGE
 proxy: deploy/node_modules/.package-lock.json
 
 deploy/node_modules/.package-lock.json: deploy/package.json deploy/package-lock.json

@@ -3,6 +3,10 @@
 Everything that varies per hub (ports, accounts, the shared password, folders) comes from the
 settings file named by ``LOSSFN_HUB_SETTINGS``, written by ``hub.py``. One Linux account per
 person (LocalProcessSpawner), so nbgrader's exchange knows each student by their Unix user.
+
+With the ngshare exchange, ngshare runs as a service the hub manages (as its own account, from its
+own environment, on 127.0.0.1): it knows each person by their hub login (the token of their
+server), so nobody can hand in as someone else.
 """
 
 import json
@@ -35,7 +39,7 @@ c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.Spawner.environment = {
     "PATH": f"{hub['env']}/bin:/usr/local/bin:/usr/bin:/bin",
-    "LOSSGRADE_EXCHANGE": hub["exchange"],
+    **hub["exchange_environment"],  # LOSSGRADE_EXCHANGE, or LOSSGRADE_NGSHARE_URL
     "OMP_NUM_THREADS": "1",
     **hub.get("environment", {}),
 }
@@ -50,3 +54,22 @@ def per_role(spawner):
 
 
 c.Spawner.pre_spawn_hook = per_role
+
+ngshare = hub.get("ngshare")
+if ngshare:
+    data = ngshare["data"]
+    c.JupyterHub.services = [
+        {
+            "name": "ngshare",
+            "url": f"http://127.0.0.1:{ngshare['port']}",
+            "user": ngshare["account"],
+            "cwd": data,
+            "command": [
+                ngshare["python"],
+                ngshare["serve"],
+                "--admins", hub["instructor"],
+                "--database", f"sqlite:///{data}/ngshare.db",
+                "--storage", f"{data}/files/",
+            ],
+        }
+    ]

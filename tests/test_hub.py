@@ -1,7 +1,8 @@
 """The course on a real JupyterHub, driven as people drive it (issue 9).
 
 The hub is stood up by the same code as `make hub` (deploy/hub.py), with a unique prefix and free
-ports, and always taken down. One instructor and three students, each a Linux account:
+ports, and always taken down, once per exchange: the shared folder and the ngshare service (no
+shared disk). One instructor and three students, each a Linux account:
 
 * each student logs in through the login form, starts a server, fetches ps01 from the Assignment
   List, saves an edited notebook (one correct function / one wrong / blank), runs `check(...)`
@@ -9,7 +10,10 @@ ports, and always taken down. One instructor and three students, each a Linux ac
 * the instructor, as their own Unix user in a lab terminal, collects, autogrades, returns
   feedback and exports with `lossgrade`; the exported scores are exactly the expected ones and
   each student's feedback shows their score and no hidden test code;
-* nobody reads anyone else's files, students get no formgrader, nobody submits as someone else;
+* nobody reads anyone else's files, students get no formgrader, nobody submits as someone else
+  (the folder exchange lets a student try and collect refuses it; ngshare refuses
+  `--student`, and a forged request counts as the sender's own submission);
+* with ngshare, an assignment `lossgrade release` puts out is really fetchable by a student;
 * headless Chromium shows ps01 in a student's Assignment List and formgrader in the
   instructor's lab (screenshots in artifacts/hub/);
 * after `down`, no account, process or file of the run is left.
@@ -37,6 +41,7 @@ from tests.hubclient import HubUser
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "hub"
 PS = "ps01_regression"
+PS2 = "ps02_cross_entropy"
 NB = f"{PS}/{PS}.ipynb"
 COURSE_ID = "loss-functions"
 
@@ -46,12 +51,13 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def hub():
+@pytest.fixture(scope="module", params=["folder", "ngshare"])
+def hub(request):
     if not (ROOT / "deploy" / "node_modules" / ".bin" / "configurable-http-proxy").exists():
         subprocess.run(["npm", "ci", "--prefix", "deploy", "--no-audit", "--no-fund"],
                        cwd=ROOT, check=True, capture_output=True)
-    the_hub = Hub(prefix=f"lft{uuid.uuid4().hex[:5]}", students=3, port=free_port())
+    the_hub = Hub(prefix=f"lft{uuid.uuid4().hex[:5]}", students=3, port=free_port(),
+                  exchange_kind=request.param)
     try:
         the_hub.up()
         yield the_hub
@@ -102,8 +108,25 @@ check("ps01.mse", mse)
 """
 
 
+FORGE = """
+import base64, json, os, requests
+url = os.environ["LOSSGRADE_NGSHARE_URL"]
+auth = {{"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]}}
+nb = open(os.path.expanduser("~/{ps}/{ps}.ipynb"), "rb").read()
+files = json.dumps([{{"path": "{ps}.ipynb", "content": base64.b64encode(nb).decode()}}])
+sent = requests.post(f"{{url}}/submission/{course}/{ps}", data={{"user": "{other}", "files": files}},
+                     headers=auth)
+me = os.environ["JUPYTERHUB_USER"]
+mine = requests.get(f"{{url}}/submissions/{course}/{ps}/{{me}}", headers=auth).json()
+theirs = requests.get(f"{{url}}/submissions/{course}/{ps}/{other}", headers=auth)
+print(json.dumps([sent.status_code, sent.json()["success"],
+                  [s["student_id"] for s in mine["submissions"]], theirs.status_code]))
+"""
+
+
 def test_the_term_runs_on_the_hub(hub, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    ngshare = hub.exchange_kind == "ngshare"
     s1, s2, s3 = (person(hub, n) for n in hub.student_names)
     teacher = person(hub, hub.instructor)
     kinds = {s1.name: "correct", s2.name: "wrong", s3.name: "blank"}
@@ -123,11 +146,20 @@ def test_the_term_runs_on_the_hub(hub, browser):
             assert "\u2713 ps01.mse [basic]" in printed and "\u2717" not in printed, printed
         else:
             assert "\u2717 ps01.mse [basic]" in printed, printed
+        if ngshare and student is s3:
+            # before her real submission, she asks ngshare herself to take her notebook as a
+            # classmate's: it is her own submission (ngshare knows her by her hub token), and
+            # she may not see the classmate's submissions
+            answer = json.loads(s3.execute(FORGE.format(course=COURSE_ID, ps=PS, other=s1.name)))
+            assert answer == [200, True, [s3.name], 403], answer
         assert student.api("POST", "assignments/submit", data=form).json()["success"]
 
     # nobody reads another's work or the course, from a kernel or a terminal
     teacher_home = pwd.getpwnam(hub.instructor).pw_dir
-    for path in (f"/home/{s1.name}/{NB}", f"{teacher_home}/course/source/{PS}/{PS}.ipynb"):
+    private = [f"/home/{s1.name}/{NB}", f"{teacher_home}/course/source/{PS}/{PS}.ipynb"]
+    if ngshare:  # ngshare's database and files are its own account's
+        private.append(f"{hub.ngshare_data}/ngshare.db")
+    for path in private:
         probe = f"try:\n    open({path!r}).read()\n    print('read')\nexcept OSError as e:\n    print(type(e).__name__)"
         assert s2.execute(probe).strip() == "PermissionError"
     out, code = s3.terminal(f"cat /home/{s1.name}/{NB}")
@@ -144,9 +176,16 @@ def test_the_term_runs_on_the_hub(hub, browser):
         assert config["extensionManager"]["name"] == "read-only"
         assert user.api("GET", "lab/api/news").json() == {"news": []}
 
-    # a student submits as a classmate: nbgrader lets her, collect refuses it
-    out, code = s3.terminal(f"nbgrader submit {PS} --course {COURSE_ID} --student {s1.name}")
-    assert code == 0 and f"inbound/{s1.name}+{PS}+" in out, out[-2000:]
+    if ngshare:
+        # a student submits as a classmate: ngshare-exchange refuses --student (and her own
+        # forged request above counted as hers)
+        out, code = s3.terminal(f"nbgrader submit {PS} --course {COURSE_ID} --student {s1.name}")
+        assert code != 0, out[-2000:]
+        assert "Submitting assignments with an explicit student ID is not possible" in out
+    else:
+        # a student submits as a classmate: nbgrader lets her, collect refuses it
+        out, code = s3.terminal(f"nbgrader submit {PS} --course {COURSE_ID} --student {s1.name}")
+        assert code == 0 and f"inbound/{s1.name}+{PS}+" in out, out[-2000:]
 
     # the instructor's term, in the instructor's own terminal, as the instructor's account
     for step in (f"collect {PS}", f"autograde {PS}", f"feedback {PS}", "export --to ~/grades.csv"):
@@ -154,9 +193,17 @@ def test_the_term_runs_on_the_hub(hub, browser):
         assert code == 0, f"lossgrade {step}:\n{out[-3000:]}"
     collected = teacher.api("GET", f"api/contents/course/lossgrade/{PS}/collect.csv").json()
     rows = list(csv.DictReader(io.StringIO(collected["content"])))
-    assert sorted(r["status"] for r in rows if r["student"] == s1.name) == ["collected", "rejected"]
-    forged = next(r for r in rows if r["student"] == s1.name and r["status"] == "rejected")
-    assert s3.name in forged["notes"], forged
+    if ngshare:
+        assert sorted((r["student"], r["status"], r["notes"]) for r in rows) == [
+            (s.name, "collected", "") for s in (s1, s2, s3)
+        ], rows
+        assert all(r["source"].startswith(f"ngshare:{r['student']}+{PS}+") for r in rows), rows
+    else:
+        assert sorted(r["status"] for r in rows if r["student"] == s1.name) == [
+            "collected", "rejected"
+        ]
+        forged = next(r for r in rows if r["student"] == s1.name and r["status"] == "rejected")
+        assert s3.name in forged["notes"], forged
 
     grades = teacher.api("GET", "api/contents/grades.csv").json()["content"]
     scores = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(io.StringIO(grades))
@@ -177,12 +224,28 @@ def test_the_term_runs_on_the_hub(hub, browser):
         assert float(shown[1]) == scores[student.name], student.name
         assert "BEGIN HIDDEN TESTS" not in html["content"]
 
+    if ngshare:
+        # what `lossgrade release` puts out is really in ngshare: a student fetches it, byte
+        # for byte (ngshare under SQLAlchemy 2 would report success and keep nothing)
+        out, code = teacher.terminal(f"lossgrade release {PS2} --course ~/course")
+        assert code == 0 and f"{PS2}: ngshare holds the release" in out, out[-3000:]
+        listed = s2.api("GET", "assignments", params={"course_id": COURSE_ID}).json()["value"]
+        assert {a["assignment_id"]: a["status"] for a in listed}[PS2] == "released", listed
+        form = {"course_id": COURSE_ID, "assignment_id": PS2}
+        assert s2.api("POST", "assignments/fetch", data=form).json()["success"]
+        fetched = s2.api("GET", f"api/contents/{PS2}/{PS2}.ipynb", params={"format": "text",
+                         "type": "file"}).json()["content"]
+        released = teacher.api("GET", f"api/contents/course/release/{PS2}/{PS2}.ipynb",
+                               params={"format": "text", "type": "file"}).json()["content"]
+        assert fetched == released
+
     # in the browser: the student's Assignment List and the instructor's formgrader
     _browser_login(browser, hub, s1.name)
     browser.get(f"{s1.base}/lab")
     assert _open_menu_item(browser, "Nbgrader", "Assignment List") == ["Assignment List"]
     _wait(browser, lambda d: PS in d.find_element("tag name", "body").text, 90)
-    browser.save_screenshot(str(SHOTS / "student-assignment-list.png"))
+    suffix = "-ngshare" if ngshare else ""
+    browser.save_screenshot(str(SHOTS / f"student-assignment-list{suffix}.png"))
     _browser_login(browser, hub, hub.instructor)
     browser.get(f"{teacher.base}/lab")
     tools = _open_menu_item(browser, "Nbgrader", "Formgrader")
@@ -191,7 +254,7 @@ def test_the_term_runs_on_the_hub(hub, browser):
     browser.switch_to.frame(frame)
     _wait(browser, lambda d: PS in d.find_element("tag name", "body").text, 90)
     browser.switch_to.default_content()
-    browser.save_screenshot(str(SHOTS / "instructor-formgrader.png"))
+    browser.save_screenshot(str(SHOTS / f"instructor-formgrader{suffix}.png"))
 
 
 def _wait(driver, predicate, timeout=30):
