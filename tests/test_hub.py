@@ -239,13 +239,14 @@ def test_the_term_runs_on_the_hub(hub, browser):
                                params={"format": "text", "type": "file"}).json()["content"]
         assert fetched == released
 
-    # in the browser: the student's Assignment List and the instructor's formgrader
-    _browser_login(browser, hub, s1.name)
-    browser.get(f"{s1.base}/lab")
-    assert _open_menu_item(browser, "Nbgrader", "Assignment List") == ["Assignment List"]
-    _wait(browser, lambda d: PS in d.find_element("tag name", "body").text, 90)
+    # in the browser: each student's Assignment List and the instructor's formgrader
     suffix = "-ngshare" if ngshare else ""
-    browser.save_screenshot(str(SHOTS / f"student-assignment-list{suffix}.png"))
+    for i, student in enumerate((s1, s2, s3), start=1):
+        _browser_login(browser, hub, student.name)
+        browser.get(f"{student.base}/lab")
+        assert _open_menu_item(browser, "Nbgrader", "Assignment List") == ["Assignment List"]
+        _wait(browser, lambda d: PS in d.find_element("tag name", "body").text, 90)
+        browser.save_screenshot(str(SHOTS / f"student{i}-assignment-list{suffix}.png"))
     _browser_login(browser, hub, hub.instructor)
     browser.get(f"{teacher.base}/lab")
     tools = _open_menu_item(browser, "Nbgrader", "Formgrader")
