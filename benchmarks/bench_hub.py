@@ -277,10 +277,12 @@ def step(users: list[HubUser], student) -> dict:
     return {k: v for k, v in level.items() if v or k == "errors"}
 
 
-def failed(error: Exception) -> dict:
-    inf = float("inf")
-    return {"round_trip_s": inf, "check_s": inf, "train_s": inf,
-            "error": f"{type(error).__name__}: {error}"[:300]}
+def failed(error: Exception, *keys: str) -> dict:
+    """A failed run: endless in each of ``keys``."""
+    return {**dict.fromkeys(keys, float("inf")), "error": f"{type(error).__name__}: {error}"[:300]}
+
+
+WARM_KEYS = ("round_trip_s", "check_s", "train_s")
 
 
 def warm_student(user: HubUser, barrier: threading.Barrier) -> list[dict]:
@@ -292,7 +294,7 @@ def warm_student(user: HubUser, barrier: threading.Barrier) -> list[dict]:
         kernel.run(WARM_SETUP)
     except Exception as error:
         barrier.wait()  # the others go on without this one
-        return [failed(error)] * 3
+        return [failed(error, *WARM_KEYS)] * 3
     try:
         barrier.wait()
         runs = []
@@ -301,7 +303,7 @@ def warm_student(user: HubUser, barrier: threading.Barrier) -> list[dict]:
                 train_s, _ = timed(kernel.run, chapter_training_cell())
                 seconds, printed = timed(kernel.run, WARM_CHECK)
             except Exception as error:  # this kernel is gone: so are its later runs
-                return runs + [failed(error)] * (3 - len(runs))
+                return runs + [failed(error, *WARM_KEYS)] * (3 - len(runs))
             runs.append({"round_trip_s": seconds, "train_s": train_s, **result_of(printed)})
         return runs
     finally:
@@ -320,7 +322,7 @@ def cold_student(user: HubUser, barrier: threading.Barrier) -> list[dict]:
             seconds, printed = timed(user.execute, check_cell(), timeout=1200)
             runs.append({"round_trip_s": seconds, **result_of(printed)})
         except Exception as error:
-            runs.append(failed(error))
+            runs.append(failed(error, "round_trip_s", "check_s"))
     return runs
 
 
