@@ -10,3 +10,8 @@ c.ServerApp.terminado_settings = {"shell_command": ["/bin/bash"]}
 c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"
+
+# Kernels talk over Unix sockets in the user's private runtime folder, not over TCP ports of
+# 127.0.0.1 that every account shares: with 20 students starting kernels at once, two picked
+# the same port ("Address already in use", seen by benchmarks/bench_hub.py).
+c.KernelManager.transport = "ipc"
