@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
+PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
 SYSTEM_PYTHON = "/usr/bin/python3"  # a Python every account may run (not one under /root)
 FIRST_ASSIGNMENT = "ps01_regression"
 EXCHANGES = ("folder", "ngshare")
@@ -290,19 +291,21 @@ class Hub:
             ):
                 raise SystemExit(f"ngshare: POST {path} failed: {answer}")
 
-    def server_environment(self, account: str) -> dict[str, str]:
-        """What the hub gives ``account``'s server (for commands run as that account)."""
-        role = "instructor" if account == self.instructor else "student"
+    def role_environment(self, role: str) -> dict[str, str]:
+        """What the hub gives every server of ``role`` ("student" or "instructor")."""
         jupyter = self.base / "jupyter"
         return {
-            "HOME": str(self.home(account)),
-            "USER": account,
             "PATH": f"{self.env}/bin:/usr/local/bin:/usr/bin:/bin",
             **self.exchange_environment(),
             "OMP_NUM_THREADS": "1",
             "JUPYTER_CONFIG_PATH": f"{jupyter}/{role}{os.pathsep}{jupyter}/common",
             **self.environment,
         }
+
+    def server_environment(self, account: str) -> dict[str, str]:
+        """What ``account``'s server gets (for commands run as that account)."""
+        role = "instructor" if account == self.instructor else "student"
+        return {"HOME": str(self.home(account)), "USER": account, **self.role_environment(role)}
 
     def exchange_environment(self) -> dict[str, str]:
         """What tells nbgrader (deploy/jupyter/common/nbgrader_config.py) the exchange."""
@@ -324,15 +327,13 @@ class Hub:
             "port": self.port,
             "hub_port": self.hub_port,
             "proxy_api_port": self.proxy_api_port,
-            "proxy": str(DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"),
+            "proxy": str(PROXY),
             "password": self.password,
             "instructor": self.instructor,
             "students": self.student_names,
             "env": str(self.env),
-            "jupyter": str(self.base / "jupyter"),
-            "exchange_environment": self.exchange_environment(),
+            "servers": {role: self.role_environment(role) for role in ("student", "instructor")},
             "state": str(self.base / "state"),
-            "environment": self.environment,
             "ngshare": None if self.exchange_kind != "ngshare" else {
                 "port": self.ngshare_port,
                 "python": str(self.ngshare_env / "bin" / "python"),
@@ -343,9 +344,8 @@ class Hub:
         }
 
     def start(self) -> None:
-        proxy = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
-        if not proxy.exists():
-            raise SystemExit(f"{proxy} is missing: run `npm ci --prefix deploy` (make hub does)")
+        if not PROXY.exists():
+            raise SystemExit(f"{PROXY} is missing: run `npm ci --prefix deploy` (make hub does)")
         settings = self.base / "state" / "settings.json"
         settings.write_text(json.dumps(self.settings(), indent=1))
         settings.chmod(0o600)

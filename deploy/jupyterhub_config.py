@@ -37,20 +37,13 @@ c.Spawner.cmd = [f"{hub['env']}/bin/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
-c.Spawner.environment = {
-    "PATH": f"{hub['env']}/bin:/usr/local/bin:/usr/bin:/bin",
-    **hub["exchange_environment"],  # LOSSGRADE_EXCHANGE, or LOSSGRADE_NGSHARE_URL
-    "OMP_NUM_THREADS": "1",
-    **hub.get("environment", {}),
-}
 
 
 def per_role(spawner):
-    """Students and the instructor get different JupyterLab and server settings."""
+    """Students and the instructor get different JupyterLab and server settings (the
+    environment of each role is computed by hub.py)."""
     role = "instructor" if spawner.user.name == hub["instructor"] else "student"
-    spawner.environment["JUPYTER_CONFIG_PATH"] = (
-        f"{hub['jupyter']}/{role}{os.pathsep}{hub['jupyter']}/common"
-    )
+    spawner.environment.update(hub["servers"][role])
 
 
 c.Spawner.pre_spawn_hook = per_role

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import ctypes
 import functools
 import hashlib
 import json
@@ -38,14 +37,12 @@ from pathlib import Path
 
 from autograder.grading.build import tool_env
 from autograder.grading.collect import collect, id_problem, safe
-from autograder.grading.sandbox import Limits
+from autograder.grading.sandbox import Limits, die_with_parent
 
 GRADER_MARGIN = 300  # seconds a grader may take beyond the sandbox's submission limit
 RESTART_EVERY = 50  # submissions per grader process
 MERGE_CHUNK = 50  # graded notebooks written to the gradebook per nbgrader run
 GRADER_MEMORY_MB = 4096  # address space of a grader process (LOSSGRADE_GRADER_MEMORY_MB)
-PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, so a forked child only calls it
 
 
 @dataclass
@@ -254,7 +251,7 @@ def _bind_grader(parent: int, memory: int) -> None:
     The parent is the thread that started it: a pool thread, alive until grading is done. Only
     the soft limit is set, so the sandbox may still give a worker ``LOSSGRADE_MEMORY_MB``.
     """
-    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     if os.getppid() != parent:  # lossgrade died before prctl took effect
         os._exit(1)
     _, hard = resource.getrlimit(resource.RLIMIT_AS)

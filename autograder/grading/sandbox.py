@@ -152,9 +152,13 @@ def claim_uid() -> tuple[int, int]:
     raise SandboxError(f"all {UID_SLOTS} sandbox user ids are in use")
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGKILL when the grader (the forking thread) ends."""
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+_LIBC = ctypes.CDLL(None)  # loaded before any fork, so that a forked child only calls it
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the thread that started it ends (in a child before exec, or
+    in the worker itself): graders die with lossgrade, sandboxes with their grader."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class Crash(Exception):
@@ -232,7 +236,7 @@ class Sandbox:
             cwd=cwd,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         os.set_blocking(self.proc.stdin.fileno(), False)
         try:

@@ -42,6 +42,7 @@ import numpy as np
 
 from autograder import core, probes
 from autograder.grading import wire
+from autograder.grading.sandbox import die_with_parent
 
 SCRATCH = "/tmp/scratch"
 OUTPUT_LIMIT = 20_000  # characters of printed output kept per cell or call
@@ -76,7 +77,7 @@ SYSTEM_FILES = ("/etc/ld.so.cache",)
 DEVICES = ("null", "zero", "full", "random", "urandom")
 KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
 KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
-PR_SET_PDEATHSIG, MNT_DETACH = 1, 2
+MNT_DETACH = 2
 
 
 def _check(result: int, what: str) -> None:
@@ -190,7 +191,7 @@ def drop_privileges(uid: int | None) -> None:
         _syscall("keyctl", KEYCTL_CLEAR, keyring)  # what an earlier run of this uid left
     if _syscall("keyctl", KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
         raise OSError(ctypes.get_errno(), "no fresh session keyring")
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
@@ -466,7 +467,7 @@ def main(argv: list[str] | None = None) -> None:
             supervise(args.memory_mb)
             drop_privileges(args.uid)
         else:
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            die_with_parent()
         scratch = SCRATCH if args.isolate else os.getcwd()
         os.chdir(scratch)
         os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch, MPLBACKEND="Agg")
