@@ -59,6 +59,14 @@ class _NumPy:
         """x + alpha * y."""
         return np.add(x, y * alpha, out=_out(x))
 
+    logaddexp = staticmethod(np.logaddexp)
+
+    @staticmethod
+    def log_or_minus_inf(x):
+        """log(x) with log(0) = -inf and no warning (a term that is switched off)."""
+        with np.errstate(divide="ignore"):
+            return np.log(x)
+
     @staticmethod
     def aminmax(x):
         """(min, max) of x as Python numbers."""
@@ -207,6 +215,8 @@ class _Torch:
     @staticmethod
     def add_scaled(x, y, alpha):
         return torch.add(x, y, alpha=alpha)
+
+    logaddexp, log_or_minus_inf = staticmethod(torch.logaddexp), staticmethod(torch.log)
 
     @staticmethod
     def sub_product(c, x, y):

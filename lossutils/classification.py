@@ -210,10 +210,29 @@ def cross_entropy(logits, target, *, weight=None, label_smoothing: float = 0.0,
     inputs = {"logits": logits}
     if np.shape(target) == tuple(logits.shape):  # a NaN in probabilities is named too
         inputs["target"] = np.asarray(target)
-    per_sample = -xp.sum(q * logp, axis=-1)
+        per_sample = -xp.sum(q * logp, axis=-1)
+    else:
+        per_sample = _ce_index_terms(xp, logp, np.asarray(target), weight, label_smoothing)
     if reduction == "mean":
         return reduce(xp, per_sample, "sum", **inputs) / denom
     return reduce(xp, per_sample, reduction, **inputs)
+
+
+def _ce_index_terms(xp, logp, target, weight, eps):
+    r"""Per-sample :math:`-(1 - \varepsilon)\,w_y \log p_y - \tfrac{\varepsilon}{C} \sum_c w_c \log p_c`.
+
+    The one-hot sum :math:`-\sum_c q_c \log p_c` rearranged so that a class with coefficient 0
+    never multiplies its log-probability: a masked class (logit :math:`-\infty`, so
+    :math:`\log p_c = -\infty`) then costs nothing, as in torch, instead of :math:`0 \cdot \infty`.
+    ``logp`` has the class axis last.
+    """
+    logp_y = xp.take_along(logp, target[..., None], axis=-1)[..., 0]
+    if weight is not None:
+        logp_y = logp_y * weight[target]
+    if not eps:
+        return -logp_y
+    w_logp = logp if weight is None else logp * weight
+    return -(1.0 - eps) * logp_y - eps / logp.shape[-1] * xp.sum(w_logp, axis=-1)
 
 
 def _cross_entropy_torch(logits, target, weight, label_smoothing, reduction):

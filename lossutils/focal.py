@@ -5,6 +5,8 @@ Used in chapter 5 and assignment ps04.
 
 from __future__ import annotations
 
+import math
+
 from ._backend import as_arrays
 from ._checks import (
     check_class_indices,
@@ -16,7 +18,7 @@ from ._checks import (
     reduce,
 )
 from .classification import _bce_logits_terms
-from .stable import log_softmax, sigmoid
+from .stable import log_softmax, logsumexp
 
 
 def _check_gamma(gamma: float) -> None:
@@ -30,9 +32,10 @@ def sigmoid_focal_loss(logits, target, *, alpha: float | None = 0.25, gamma: flo
 
     With :math:`p = \sigma(x)`, :math:`p_t = p y + (1 - p)(1 - y)` is the probability given to
     the true label and :math:`\alpha_t = \alpha y + (1 - \alpha)(1 - y)`. The cross-entropy part
-    is computed from the logits (stable), and :math:`1 - p_t` as
-    :math:`p (1 - y) + (1 - p) y`. ``alpha=None`` switches the class weighting off; with
-    ``gamma=0`` and ``alpha=None`` this is :func:`binary_cross_entropy_with_logits`.
+    is computed from the logits (stable), and the modulating factor from log-sigmoids, so loss
+    and gradient are finite for any logit and any :math:`\gamma > 0`. ``alpha=None`` switches
+    the class weighting off; with ``gamma=0`` and ``alpha=None`` this is
+    :func:`binary_cross_entropy_with_logits`.
 
     Args:
         alpha: weight of the positive class in [0, 1] (default 0.25) or None.
@@ -60,18 +63,32 @@ def sigmoid_focal_loss(logits, target, *, alpha: float | None = 0.25, gamma: flo
 def _sigmoid_focal_terms(xp, logits, target, alpha, gamma):
     ce = _bce_logits_terms(xp, logits, target)
     if gamma:
-        p = sigmoid(logits)
-        one_minus_pt = xp.add_(xp.mul_(1.0 - target, p), xp.mul_(xp.rsub_(1.0, p), target))
-        ce = xp.mul_(ce, xp.square_(one_minus_pt) if gamma == 2 else one_minus_pt**gamma)
+        ce = xp.mul_(ce, xp.exp_(_log_one_minus_pt(xp, logits, target) * gamma))
     if alpha is None:
         return ce
     # alpha_t = alpha y + (1 - alpha)(1 - y), written (2 alpha - 1) y + 1 - alpha
     return xp.mul_(ce, (2.0 * alpha - 1.0) * target + (1.0 - alpha))
 
 
+def _log_one_minus_pt(xp, logits, target):
+    r""":math:`\log(1 - p_t) = \log\bigl((1 - y)\,\sigma(x) + y\,\sigma(-x)\bigr)` from log-sigmoids.
+
+    :math:`\log\sigma(-x) = -\operatorname{softplus}(x)` and :math:`\log\sigma(x) = x -
+    \operatorname{softplus}(x)` are exact for logits of any size, so the modulating factor
+    :math:`(1 - p_t)^\gamma = e^{\gamma \log(1 - p_t)}` and its gradient stay finite for every
+    :math:`\gamma > 0`; computing :math:`1 - p_t` by subtraction rounds it to 0 for a confident
+    correct logit, where :math:`u^\gamma` with :math:`\gamma < 1` has an infinite slope.
+    """
+    softplus = xp.softplus(logits)
+    return xp.logaddexp(xp.add_(xp.log_or_minus_inf(1.0 - target), logits - softplus),
+                        xp.sub_(xp.log_or_minus_inf(target), softplus))
+
+
 def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduction: str = "mean"):
     r"""Multiclass focal loss :math:`-\alpha_y (1 - p_y)^\gamma \log p_y` over a softmax.
 
+    :math:`1 - p_y` is taken as the summed probability of the other classes, in the log domain,
+    so loss and gradient are finite for logits up to 1e4 and any :math:`\gamma > 0`.
     ``target`` holds class indices of shape (N,); ``alpha`` is None or one weight per class,
     shape (C,). With ``gamma=0`` and ``alpha=None`` this equals :func:`cross_entropy`.
 
@@ -93,10 +110,14 @@ def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduct
     C = logits.shape[1]
     check_class_indices(xp, target, C)
     idx = target[:, None] if xp.name == "numpy" else target.long()[:, None]
-    logp_y = xp.take_along(log_softmax(logits, axis=1), idx, axis=1)[:, 0]
+    logp = log_softmax(logits, axis=1)
+    logp_y = xp.take_along(logp, idx, axis=1)[:, 0]
     loss = -logp_y
     if gamma:
-        loss = (1.0 - xp.exp(logp_y)) ** gamma * loss
+        # log(1 - p_y) = log of the other classes' summed probability: exact where 1 - p_y
+        # would round to 0, so (1 - p_y)^gamma has a finite slope for every gamma > 0
+        others = xp.where(xp.one_hot(target, C, logp) > 0, -math.inf, logp)
+        loss = xp.exp(logsumexp(others, axis=1) * gamma) * loss
     if alpha is not None:
         alpha = xp.cast(alpha, logits)
         if tuple(alpha.shape) != (C,):
