@@ -60,6 +60,12 @@ class _NumPy:
         return np.add(x, y * alpha, out=_out(x))
 
     logaddexp = staticmethod(np.logaddexp)
+    argmax, argmin = staticmethod(np.argmax), staticmethod(np.argmin)
+
+    @staticmethod
+    def constant(x):
+        """x as a value autograd does not follow (NumPy has no graph)."""
+        return x
 
     @staticmethod
     def log_or_minus_inf(x):
@@ -217,6 +223,18 @@ class _Torch:
         return torch.add(x, y, alpha=alpha)
 
     logaddexp, log_or_minus_inf = staticmethod(torch.logaddexp), staticmethod(torch.log)
+
+    @staticmethod
+    def argmax(x, axis):
+        return torch.argmax(x, dim=axis)
+
+    @staticmethod
+    def argmin(x, axis):
+        return torch.argmin(x, dim=axis)
+
+    @staticmethod
+    def constant(x):
+        return x.detach()
 
     @staticmethod
     def sub_product(c, x, y):

@@ -5,6 +5,8 @@ Used in chapter 7 and assignment ps06.
 
 from __future__ import annotations
 
+import math
+
 import torch.nn.functional as F
 
 from ._backend import TORCH, as_arrays
@@ -108,15 +110,21 @@ def batch_hard_triplet_loss(embeddings, labels, *, margin: float = 1.0, reductio
             f"batch_hard_triplet_loss needs embeddings of shape (N, D) and labels of shape (N,), got "
             f"{tuple(x.shape)} and {tuple(labels.shape)}; pass one integer label per embedding row"
         )
-    D = pairwise_distances(x)
     same = labels[:, None] == labels[None, :]
-    pos = same & ~xp.eye(x.shape[0], D)
+    pos = same & ~xp.eye(x.shape[0], x)
     neg = ~same
-    hardest_pos = xp.max(xp.where(pos, D, 0.0), axis=1)
-    hardest_neg = xp.min(xp.where(neg, D, float("inf")), axis=1)
+    # Pick each anchor's hardest positive and negative on squared distances from one matrix
+    # product (fast, but its rounding error is about 1e-16 |x|^2, visible near distance 0), then
+    # compute the two chosen distances exactly from differences: the loss and its gradient only
+    # ever see exact distances. Centring first keeps |x| small when the batch sits far from 0.
+    c = xp.constant(x)
+    c = c - xp.mean(c, axis=0)
+    sq_norm = xp.sum(c * c, axis=1)
+    sq = sq_norm[:, None] + sq_norm[None, :] - 2.0 * (c @ c.T)
+    hardest_pos = _row_distances(xp, x, x[xp.argmax(xp.where(pos, sq, -math.inf), axis=1)])
+    hardest_neg = _row_distances(xp, x, x[xp.argmin(xp.where(neg, sq, math.inf), axis=1)])
     valid = pos.any(1) & neg.any(1)
-    gap = hardest_pos - xp.where(valid, hardest_neg, 0.0) + margin  # the where keeps inf out
-    per_anchor = xp.where(valid, xp.maximum(gap, 0.0), 0.0)
+    per_anchor = xp.where(valid, xp.relu(hardest_pos - hardest_neg + margin), 0.0)
     if reduction == "none":
         return per_anchor
     total = xp.sum(per_anchor)
@@ -124,3 +132,11 @@ def batch_hard_triplet_loss(embeddings, labels, *, margin: float = 1.0, reductio
         return total
     n_valid = int(valid.sum())
     return total / max(n_valid, 1)
+
+
+def _row_distances(xp, a, b):
+    """Euclidean distance of each row of ``a`` to the same row of ``b``; slope 0 (not NaN) at 0."""
+    diff = a - b
+    sq = xp.sum(diff * diff, axis=-1)
+    nonzero = sq > 0
+    return xp.where(nonzero, xp.sqrt(xp.where(nonzero, sq, 1.0)), 0.0)

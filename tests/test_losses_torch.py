@@ -321,3 +321,38 @@ def test_python_and_numpy_scalars_work(name):
     np.testing.assert_allclose(fn(a, b, **opts), expected.item(), rtol=1e-12)
     out = fn(np.float32(a), np.float32(b), reduction="none", **opts)
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e7])
+def test_batch_hard_is_exact_with_duplicates_and_far_from_the_origin(offset):
+    """Mining uses a matrix product, but the chosen distances are exact: zero for duplicates,
+    full precision for a batch near 1e7 (where |a|^2 - 2ab + |b|^2 loses most digits)."""
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(12, 4))
+    labels = rng.integers(0, 3, size=12)
+    emb = np.concatenate([emb, emb[:4]]) + offset
+    labels = np.concatenate([labels, labels[:4]])
+    for margin in (0.0, 0.5):
+        np.testing.assert_allclose(L.batch_hard_triplet_loss(emb, labels, margin=margin),
+                                   _batch_hard_loop(emb, labels, margin), rtol=1e-9, atol=1e-12)
+
+
+def test_batch_hard_gradient_matches_the_distance_matrix_form():
+    rng = np.random.default_rng(4)
+    emb, labels = rng.normal(size=(20, 5)), torch.from_numpy(rng.integers(0, 4, size=20))
+    grads = []
+    for fn in (L.batch_hard_triplet_loss, _batch_hard_matrix):
+        x = torch.tensor(emb, requires_grad=True)
+        fn(x, labels, margin=0.7).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(*grads, rtol=1e-9, atol=1e-12)
+
+
+def _batch_hard_matrix(x, y, margin):
+    """The textbook form: max and min over the full distance matrix."""
+    d = torch.cdist(x, x)
+    same = y[:, None] == y[None, :]
+    pos = same & ~torch.eye(len(y), dtype=torch.bool)
+    gap = (d * pos).amax(1) - d.masked_fill(same, float("inf")).amin(1) + margin
+    valid = pos.any(1) & ~same.all(1)
+    return torch.relu(gap)[valid].mean()
