@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 # torch on 2 shared cores is far faster single-threaded for these small models
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all setup book course solutions lab test lint test-fast bench browser clean hub hub-down proxy
+.PHONY: all setup book publish-solutions unpublish-solutions course solutions lab test lint test-fast bench browser clean hub hub-down proxy
 
 all: course solutions book
 
@@ -22,8 +22,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# the edition of the site (book/_ext/editions.py): self-study -> book/_build/html (solutions folded
+# away), course -> book/_build/course/_build/html (no worked solution until it is published)
+EDITION ?= self-study
+BOOK_EDITIONS := self-study course
+ifneq ($(words $(filter $(EDITION),$(BOOK_EDITIONS))) $(words $(EDITION)),1 1)
+$(error EDITION=$(EDITION) is not an edition of the site; valid editions: $(BOOK_EDITIONS))
+endif
+BOOK_OUT_self-study :=
+BOOK_OUT_course := --path-output book/_build/course
+
 book: $(STAMP) course solutions
-	$(BIN)/jupyter-book build -W -n --keep-going book
+	BOOK_EDITION=$(EDITION) $(BIN)/jupyter-book build -W -n --keep-going $(BOOK_OUT_$(EDITION)) book
+
+# after an assignment's deadline: show its worked solutions in the course edition, and rebuild it
+publish-solutions unpublish-solutions: $(STAMP)
+	@test -n "$(PS)" || { echo "usage: make $@ PS=<assignment>, e.g. PS=ps01_regression" >&2; exit 2; }
+	$(PY) book/_ext/editions.py $(@:-solutions=) $(PS)
+	$(MAKE) book EDITION=course
 
 course: $(STAMP)
 	$(PY) -m autograder.grading.build release
