@@ -29,7 +29,7 @@ import numpy as np
 
 __all__ = [
     "Fail", "Report", "Result", "bind", "call", "check", "current_forbidden", "expect_close",
-    "forbid", "grade", "subcheck", "watch_calls",
+    "expect_consistent", "forbid", "grade", "subcheck", "watch_calls",
 ]
 
 DEFAULT_TIME_LIMIT = 10.0
@@ -262,8 +262,9 @@ def to_array(out, name: str = "your function") -> np.ndarray:
         out = out.detach().cpu().double().numpy()
     elif isinstance(out, (list, tuple)):
         raise Fail(
-            f"{name} returned a {_type_name(out)}; return one NumPy array or number "
-            "(did you return several values?)"
+            f"{name} returned a {_type_name(out)}; return one NumPy array or number: turn a "
+            "list of per-element losses into an array with np.array(...), and return a single "
+            "value, not several"
         )
     if isinstance(out, (bool, np.bool_)):
         raise Fail(f"{name} returned a bool ({out}); expected a number or a NumPy array")
@@ -393,6 +394,41 @@ def _watch_unless_remote(fn, name: str):
     return watch_calls(current_forbidden(), name)
 
 
+def _describe_value(value) -> str:
+    """An argument in a few words: an array by its shape (and dtype unless float64)."""
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        dtype = str(value.dtype).removeprefix("torch.")
+        kind = "tensor" if _is_tensor(value) else "array"
+        words = kind if dtype == "float64" else f"{dtype} {kind}"
+        article = "an" if words[0] in "aeiou" else "a"
+        return f"{article} {words} of shape {tuple(value.shape)}"
+    if isinstance(value, (numbers.Number, np.generic, str, type(None))):
+        return repr(value.item() if isinstance(value, np.generic) else value)
+    return f"a {_type_name(value)}"
+
+
+def _describe_inputs(fn, args: tuple, kwargs: dict) -> str:
+    """The inputs of a call, for the message of an exception the student's code raised."""
+    try:
+        params = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    names = params[: len(args)] + [f"argument {i + 1}" for i in range(len(params), len(args))]
+    parts = [f"{n}: {_describe_value(a)}" for n, a in zip(names, args, strict=False)]
+    parts += [f"{k}={_describe_value(v)}" for k, v in kwargs.items()]
+    return "called with " + (", ".join(parts) if parts else "no arguments")
+
+
+_COPY = (
+    "a function must leave its inputs as they were: compute on a copy (e.g. `x = x - y` rather "
+    "than `x -= y`, `np.sort(x)` rather than `x.sort()`)"
+)
+
+
 def call(fn, *args, **kwargs) -> np.ndarray:
     """Run student code safely and return its result as a float64 ndarray.
 
@@ -425,17 +461,15 @@ def call(fn, *args, **kwargs) -> np.ndarray:
         raise Fail(f"{name} raised NotImplementedError: write the function body first") from None
     except Exception as exc:
         detail = f": {exc}" if str(exc) else ""
-        raise Fail(f"{name} raised {type(exc).__name__}{detail}") from None
+        inputs = _describe_inputs(fn, args, kwargs)
+        raise Fail(f"{name} raised {type(exc).__name__}{detail} ({inputs})") from None
     names = _arg_names(fn, args, kwargs)
     for i, (before, after) in enumerate(zip(args, given_args, strict=True)):
         if not _same(before, after):
-            raise Fail(
-                f"{name} changed its input `{names[i]}` in place; compute on a copy "
-                "(e.g. `x = x - y` rather than `x -= y`)"
-            )
+            raise Fail(f"{name} changed its input `{names[i]}` in place; {_COPY}")
     for key in kwargs:
         if not _same(kwargs[key], given_kwargs[key]):
-            raise Fail(f"{name} changed its input `{key}` in place; compute on a copy")
+            raise Fail(f"{name} changed its input `{key}` in place; {_COPY}")
     return to_array(out, name)
 
 
@@ -479,10 +513,18 @@ def expect_close(
     want = np.asarray(want, dtype=np.float64)
     if _matches(got, want, rtol, atol):
         return
-    for message, wrong in (hints or {}).items():
-        wrong = np.asarray(wrong, dtype=np.float64)
-        if _matches(got, wrong, rtol, atol) and not _matches(wrong, want, rtol, atol):
-            raise Fail(f"{what}: {message}")
+    matched = [
+        message
+        for message, wrong in (hints or {}).items()
+        if _matches(got, np.asarray(wrong, dtype=np.float64), rtol, atol)
+        and not _matches(np.asarray(wrong, dtype=np.float64), want, rtol, atol)
+        and _finite_where(np.asarray(wrong, dtype=np.float64), want)
+    ]
+    if len(matched) == 1:
+        raise Fail(f"{what}: {matched[0]}")
+    if matched:  # on these inputs several mistakes give the same value: name each, pick none
+        listed = "; ".join(f"({i}) {m}" for i, m in enumerate(matched, 1))
+        raise Fail(f"{what}: your value is what each of these mistakes gives here: {listed}")
     if got.shape != want.shape:
         if got.size == 1 and want.size == 1:
             raise Fail(
@@ -502,10 +544,45 @@ def expect_close(
     err = np.abs(got - want)
     idx = np.unravel_index(int(np.argmax(err - atol - rtol * np.abs(want))), want.shape)
     where = "" if want.shape == () else f" at index {tuple(int(i) for i in idx)}"
+    shown = f"got {got[idx]:.6g}{where}, expected {want[idx]:.6g}"
+    if f"{got[idx]:.6g}" == f"{want[idx]:.6g}":  # equal to 6 digits: say how far apart they are
+        rel = err[idx] / abs(want[idx]) if want[idx] else err[idx]
+        shown = (
+            f"got {got[idx]:.15g}{where}, expected {want[idx]:.15g} "
+            f"(relative error {rel:.1e}, allowed {rtol:.0e})"
+        )
     raise Fail(
-        f"{what}: got {got[idx]:.6g}{where}, expected {want[idx]:.6g}"
+        f"{what}: {shown}"
         + ("" if want.shape == () else f" (got {_fmt(got)}, expected {_fmt(want)})")
     )
+
+
+def _finite_where(wrong: np.ndarray, want: np.ndarray) -> bool:
+    """Whether a known wrong answer is finite wherever the right one is: a nan or inf that
+    matches says nothing about which mistake made it (that is what ``nonfinite`` explains)."""
+    try:
+        return bool(np.all(np.isfinite(np.broadcast_to(wrong, np.broadcast_shapes(
+            wrong.shape, want.shape))) | ~np.isfinite(want)))
+    except ValueError:
+        return True
+
+
+def expect_consistent(
+    got, other, what: str, how: str, *, rtol: float, atol: float = 0.0, explain: str = ""
+) -> None:
+    """Fail unless ``got`` equals ``other``, the student's own result ``how`` (e.g. "for the same
+    values in float64"): a property of the function, whatever its formula, so that a mistake in
+    the formula is charged by the parts that test the formula and not here as well."""
+    got = got if isinstance(got, np.ndarray) else to_array(got)
+    other = other if isinstance(other, np.ndarray) else to_array(other)
+    if _matches(got, other, rtol, atol):
+        return
+    if got.shape != other.shape:
+        raise Fail(
+            f"{what}: returned {_shape_words(got.shape)}, but {_shape_words(other.shape)} {how}"
+        )
+    tail = f"; {explain}" if explain else ""
+    raise Fail(f"{what}: got {_fmt(got)}, but {_fmt(other)} {how}{tail}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ def _context_class():
 def autograd_function(
     fn, pred, target, uw, ow, *, want: str = "value", upstream=1.0, target_grad=False
 ):
-    """The class's own ``forward(ctx, pred, target, uw, ow)`` on float64 tensors, then the value,
+    """The class's own ``forward(ctx, pred, target, uw, ow)`` on float64 tensors (or, in the
+    torch >= 2 style, ``forward(pred, target, uw, ow)`` then its ``setup_context``), then the value,
     or the gradient its own ``backward(ctx, upstream)`` returns for pred or target.
 
     ``want`` is "value", "pred_grad" or "target_grad". The methods are called directly, as
@@ -52,8 +53,15 @@ def autograd_function(
     p = torch.tensor(pred, dtype=torch.float64, requires_grad=want != "value")
     t = torch.tensor(target, dtype=torch.float64, requires_grad=target_grad)
     ctx = _context_class()((p.requires_grad, t.requires_grad, False, False))
+    own_setup = getattr(fn, "setup_context", None) is not getattr(
+        torch.autograd.Function, "setup_context", None
+    )
     with torch.no_grad():
-        out = fn.forward(ctx, p, t, uw, ow)
+        if own_setup:  # the torch >= 2 style: forward without ctx, then setup_context fills it
+            out = fn.forward(p, t, uw, ow)
+            fn.setup_context(ctx, (p, t, uw, ow), out)
+        else:
+            out = fn.forward(ctx, p, t, uw, ow)
     if not isinstance(out, torch.Tensor):
         raise Fail(
             f"forward returned a {type(out).__name__}; return a torch tensor computed with "

@@ -1,7 +1,8 @@
 """The exercise checks against known answers, without nbgrader (fast).
 
-For every ``tests/course_cases/psNN.py``: the solution in ``course/source`` passes every part of
-every exercise, and each known-wrong variant fails exactly the parts it lists.
+For every ``tests/course_cases/psNN.py``: the solution in ``course/source`` and every differently
+written right answer (``CORRECT``) pass every part of every exercise, and each known-wrong variant
+fails exactly the parts it lists, with a message that names its mistake.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.course_cases import all_cases, compile_function  # noqa: E402
 SOURCE = ROOT / "course" / "source"
 SEEDS = (0, 1, 2)
 CASES = all_cases()
+CORRECT = all_cases("CORRECT")
 
 
 def source_notebook(ps: str) -> Path:
@@ -65,6 +67,14 @@ VARIANTS = [
 ]
 
 
+ALTERNATIVES = [
+    pytest.param(ps, fn, v, id=f"{ps}.{fn}: {v.label}")
+    for ps, cases in CORRECT.items()
+    for fn, variants in cases.items()
+    for v in variants
+]
+
+
 @pytest.mark.parametrize(("ps", "fn"), EXERCISES, ids=[f"{p}.{f}" for p, f in EXERCISES])
 def test_solution_passes_every_part(ps, fn):
     solution = solution_namespace(ps)[fn]
@@ -82,6 +92,26 @@ def test_variant_fails_exactly_its_parts(ps, fn, variant):
         assert failed == set(variant.fails), [r.line() for r in report.failures]
         for r in report.failures:
             assert r.message.strip(), "a failure must say what went wrong"
+        messages = "\n".join(r.message for r in report.failures)
+        for words in variant.says:  # the mistake is named, on every seed
+            assert words in messages, f"seed {seed}: {words!r} not in\n{messages}"
+
+
+@pytest.mark.parametrize(("ps", "fn", "variant"), ALTERNATIVES)
+def test_a_right_answer_written_differently_passes_every_part(ps, fn, variant):
+    right = compile_function(variant.source, fn)
+    for seed in SEEDS:
+        report = check(f"{ps}.{fn}", right, seed=seed, verbose=False)
+        assert report.passed, [r.line() for r in report.failures]
+
+
+def test_every_wrong_variant_names_its_mistake_and_every_exercise_has_right_alternatives():
+    for ps, cases in CASES.items():
+        for fn, variants in cases.items():
+            assert all(v.says for v in variants), [v.label for v in variants if not v.says]
+            assert CORRECT.get(ps, {}).get(fn), f"{ps}.{fn}: no right answer written differently"
+            assert all(v.fails for v in variants), f"{ps}.{fn}: a wrong variant that fails nothing"
+        assert all(not v.fails for vs in CORRECT.get(ps, {}).values() for v in vs)
 
 
 @pytest.mark.parametrize(("ps", "fn"), EXERCISES, ids=[f"{p}.{f}" for p, f in EXERCISES])

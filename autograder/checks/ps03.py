@@ -121,7 +121,7 @@ def _bce_huge_with_weights(fn, rng):
     big = rng.random(x.shape) < 0.5
     x[big] = rng.choice([-1.0, 1.0], big.sum()) * rng.uniform(100, 1e4, big.sum())
     want = lossutils.binary_cross_entropy_with_logits(x, y)
-    expect_close(call(fn, x, y), want, "logits up to \u00b11e4",
+    expect_close(call(fn, x, y), want, "logits up to \u00b11e4", hints=_bce_hints(x, y),
                  nonfinite=NONFINITE_BCE)
 
 
@@ -130,9 +130,19 @@ def _bce_reductions(fn, rng):
     """supports reduction='sum' and reduction='none' (shape (N, L))"""
     x, y = _bce_data(rng)
     ref = lossutils.binary_cross_entropy_with_logits
+    hints = {
+        "sum": {"you returned the mean; reduction='sum' adds all N*L entries": ref(x, y)},
+        "none": {
+            "you returned the mean; reduction='none' returns the (N, L) array of losses": ref(x, y),
+            "you returned the sum; reduction='none' returns the (N, L) array of losses": ref(
+                x, y, reduction="sum"
+            ),
+        },
+    }
     for reduction in ("sum", "none"):
         want = ref(x, y, reduction=reduction)
-        expect_close(call(fn, x, y, reduction=reduction), want, f"reduction={reduction!r}")
+        expect_close(call(fn, x, y, reduction=reduction), want, f"reduction={reduction!r}",
+                     hints=hints[reduction])
 
 
 @subcheck(BCE, "edge")
@@ -338,6 +348,14 @@ def _thresh_noisy(fn, rng):
     """reaches the best F1 of each label on overlapping (noisy) scores"""
     probs, y = _noisy(rng)
     _check_thresholds(fn, probs, y, "noisy probabilities")
+
+
+@subcheck(THRESH, "basic")
+def _thresh_shuffled_default(fn, rng):
+    """accepts the grid in any order and leaves it unchanged (sort a copy: np.sort(grid))"""
+    grid = rng.permutation(metrics.DEFAULT_GRID)
+    probs, y = _separable(rng, grid)
+    _check_thresholds(fn, probs, y, "the default grid values given in shuffled order", grid=grid)
 
 
 @subcheck(THRESH, "params")

@@ -34,8 +34,11 @@ def _alternatives(x, y, alpha, gamma, reduction="mean") -> dict[str, np.ndarray]
     p = lossutils.sigmoid(x)
     p_t = p * y + (1 - p) * (1 - y)
     a = 1.0 if alpha is None else alpha
-    alpha_t = a * y + (1 - a) * (1 - y)
-    alpha_swapped = (1 - a) * y + a * (1 - y)
+    if alpha is None:  # no class weighting: alpha_t = 1 (and nothing to swap)
+        alpha_t = alpha_swapped = np.ones_like(y)
+    else:
+        alpha_t = a * y + (1 - a) * (1 - y)
+        alpha_swapped = (1 - a) * y + a * (1 - y)
 
     def red(values):
         return values.mean() if reduction == "mean" else values.sum()
@@ -52,10 +55,28 @@ def _alternatives(x, y, alpha, gamma, reduction="mean") -> dict[str, np.ndarray]
         hints["alpha is missing: multiply by alpha_t = alpha*y + (1 - alpha)*(1 - y)"] = red(
             (1 - p_t) ** gamma * ce
         )
+    focal = alpha_t * (1 - p_t) ** gamma * ce
     if reduction == "mean":
-        hints["you returned the sum; reduction='mean' divides by the number of elements"] = red(
-            alpha_t * (1 - p_t) ** gamma * ce
-        ) * x.size
+        hints["you returned the sum; reduction='mean' divides by the number of elements"] = (
+            focal.sum()
+        )
+    if reduction == "sum":
+        hints["you returned the mean; reduction='sum' adds the per-element losses"] = focal.mean()
+    if gamma != 2.0:
+        hints["your result is the loss for gamma = 2: use the `gamma` argument"] = red(
+            alpha_t * (1 - p_t) ** 2.0 * ce
+        )
+    if alpha != 0.25:
+        default_t = 0.25 * y + 0.75 * (1 - y)
+        words = (
+            "alpha=None switches the class weighting off (alpha_t = 1), but your result is the "
+            "loss for alpha = 0.25"
+            if alpha is None
+            else "your result is the loss for alpha = 0.25: use the `alpha` argument"
+        )
+        hints[words] = red(
+            default_t * (1 - p_t) ** gamma * ce
+        )
     return hints
 
 
@@ -95,7 +116,8 @@ def _gamma_zero_is_bce(fn, rng):
     x, y = _data(rng)
     got = call(fn, x, y, alpha=None, gamma=0.0)
     want = lossutils.binary_cross_entropy_with_logits(x, y)
-    expect_close(got, want, "gamma=0, alpha=None (plain cross-entropy)")
+    expect_close(got, want, "gamma=0, alpha=None (plain cross-entropy)",
+                 hints=_alternatives(x, y, None, 0.0))
 
 
 @subcheck(FOCAL, "params")

@@ -245,6 +245,20 @@ def _grad_hints(s, t, margin, reduction) -> dict[str, np.ndarray]:
         * scale
         / c,
     }
+    # j = y counted as a violation of itself (its term is always margin > 0): one more +1 in v,
+    # so the true-class entry gets -(violations + 1), or the row keeps a +1 there
+    v_self = (_mc_terms(s, t, margin, include_true=True) > 0).astype(float)
+    with_self = v_self.copy()
+    with_self[rows, t] = -v_self.sum(axis=1)
+    self_kept = v_self.copy()
+    self_kept[rows, t] -= v_self.sum(axis=1) - 1.0
+    self_words = (
+        "you counted j = y as a violation (its term s_y - s_y + margin = margin is always > 0): "
+        "leave the true class out of v, e.g. set v[np.arange(N), target] = 0 before summing"
+    )
+    hints[self_words] = with_self * scale
+    if not np.allclose(self_kept, full):
+        hints[self_words + " (here the true-class entry kept a +1)"] = self_kept * scale
     if margin != 1.0:
         v1 = (_mc_terms(s, t, 1.0) > 0).astype(float)
         g1 = v1.copy()

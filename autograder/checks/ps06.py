@@ -66,6 +66,17 @@ def _triplet_hints(a, p, n, margin, reduction) -> dict[str, np.ndarray]:
             )
         ),
     }
+    hints[
+        "eps is added to every component of the difference, ||a - p + eps||, not under the "
+        "square root as sqrt(sum of squares + eps)"
+    ] = red(
+        np.maximum(
+            np.sqrt(np.sum((a - p) ** 2, axis=-1) + EPS)
+            - np.sqrt(np.sum((a - n) ** 2, axis=-1) + EPS)
+            + margin,
+            0.0,
+        )
+    )
     if a.ndim == 2:
         hints[
             "you took the distance over the wrong axis: each row of a (N, D) batch is one "
@@ -121,9 +132,12 @@ def _triplet_eps(fn, rng):
     want = lossutils.triplet_margin_loss(a, a, neg, reduction="none")
     got = call(fn, a, a.copy(), neg, reduction="none")
     no_eps = np.maximum(np.sqrt(((a - neg) ** 2).sum(-1)) * -1.0 + 1.0, 0.0)
+    under_root = np.maximum(np.sqrt(EPS) - np.sqrt(((a - neg) ** 2).sum(-1) + EPS) + 1.0, 0.0)
     hints = {
         "you left out eps: as in torch, d(x, y) = ||x - y + eps|| with eps = 1e-6 added to "
-        "every component of the difference (so d(a, a) = 1e-6 * sqrt(D), not 0)": no_eps
+        "every component of the difference (so d(a, a) = 1e-6 * sqrt(D), not 0)": no_eps,
+        "eps is added to every component of the difference, ||a - p + eps||, not under the "
+        "square root as sqrt(sum of squares + eps)": under_root,
     }
     expect_close(got, want, "anchor equal to positive", rtol=1e-7, atol=1e-10, hints=hints)
 
@@ -195,6 +209,11 @@ def _hard_hints(x, labels, margin) -> dict[str, np.ndarray]:
         "keeps one triplet per anchor: hardest positive and hardest negative": (
             batch_all[triples].mean() if triples.any() else 0.0
         ),
+        "your hardest negative is 0 for every anchor (the min of a matrix whose non-negatives "
+        "were filled with 0): fill them with +inf before taking the min, e.g. "
+        "np.where(negative, D, np.inf).min(axis=1)": mean_over(
+            *_mined(x, labels, margin, pos_pick=np.max, neg_pick=lambda d: 0.0)
+        ),
         "you left out the max(0, .) around d_pos - d_neg + margin: an anchor whose hardest "
         "negative is already margin further than its hardest positive contributes 0": mean_over(
             *_mined(x, labels, margin, pos_pick=np.max, neg_pick=np.min, clamp=False)
@@ -236,7 +255,12 @@ def _hard_singletons(fn, rng):
     """leaves out anchors without a positive (a label seen once) and averages over the rest"""
     x, labels = _batch(rng, spread=1.5)
     k = labels.max() + 1
-    extra = 1.5 * rng.standard_normal((2, x.shape[1]))
+    # each singleton sits within the margin (0.2 to 0.6 away) of some other example: with itself
+    # as its positive it would add a loss, so that mistake and "divided by N" differ
+    near = x[rng.choice(len(x), 2, replace=False)]
+    step = rng.standard_normal((2, x.shape[1]))
+    step *= rng.uniform(0.2, 0.6, (2, 1)) / np.linalg.norm(step, axis=1, keepdims=True)
+    extra = near + step
     xs = np.concatenate([x, extra])
     ls = np.concatenate([labels, [k, k + 1]])
     order = rng.permutation(len(ls))
