@@ -9,9 +9,9 @@ export PYTHONHASHSEED := 0
 # torch on 2 shared cores is far faster single-threaded for these small models
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all setup book publish-solutions unpublish-solutions course solutions lab test lint test-fast bench browser clean hub hub-down proxy
+.PHONY: all setup book publish-solutions unpublish-solutions course solutions lab test lint test-fast bench browser clean hub hub-down proxy wheel axe
 
-all: course solutions book
+all: course solutions wheel book
 
 setup: $(STAMP)
 
@@ -32,7 +32,7 @@ endif
 BOOK_OUT_self-study :=
 BOOK_OUT_course := --path-output book/_build/course
 
-book: $(STAMP) course solutions
+book: $(STAMP) course solutions wheel
 	BOOK_EDITION=$(EDITION) $(BIN)/jupyter-book build -W -n --keep-going $(BOOK_OUT_$(EDITION)) book
 
 # after an assignment's deadline: show its worked solutions in the course edition, and rebuild it
@@ -47,6 +47,12 @@ course: $(STAMP)
 solutions: $(STAMP)
 	$(PY) -m autograder.grading.build solutions
 
+# dist/*.whl: lossutils and autograder with their dependencies, for a notebook run outside this
+# checkout (its first cell installs it from $$LOSSUTILS_WHEEL); the site offers it for download
+wheel: $(STAMP)
+	rm -f dist/*.whl
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab book
 
@@ -57,7 +63,7 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: $(STAMP) lint browser proxy all
+test: $(STAMP) lint browser proxy axe all
 	$(BIN)/pytest
 
 test-fast: $(STAMP)
@@ -69,6 +75,12 @@ proxy: deploy/node_modules/.package-lock.json
 
 deploy/node_modules/.package-lock.json: deploy/package.json deploy/package-lock.json
 	npm ci --prefix deploy --no-audit --no-fund --silent
+
+# axe-core, pinned, for the site's accessibility tests (tests/test_site_a11y.py)
+axe: tests/a11y/node_modules/.package-lock.json
+
+tests/a11y/node_modules/.package-lock.json: tests/a11y/package.json tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund --silent
 
 hub: $(STAMP) proxy
 	$(PY) deploy/hub.py up

@@ -1,13 +1,63 @@
-"""Plotting helpers shared by the chapters. Each takes ``ax=None`` and returns the Axes it drew on."""
+"""Plotting helpers shared by the chapters. Each takes ``ax=None`` and returns the Axes it drew on.
+
+Importing this module (``import lossutils`` does) applies the book's plot style, :data:`STYLE`:
+fonts large enough that a figure shown at half its pixel width, as a phone shows the book's
+multi-panel figures, still has axis text at least 8 CSS px tall. ``matplotlib.rcdefaults()``
+undoes it; :func:`use_book_style` applies it again.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .training import History
+
+#: Resolution of the figures the book shows (matplotlib's inline backend default), dots per inch.
+FIGURE_DPI = 100
+#: The smallest text on an axis (tick labels), in points.
+MIN_AXIS_TEXT_PT = 12
+#: The site never shows a figure at less than this fraction of its pixel width (a wider figure
+#: scrolls sideways in its own box); book/_ext/publishing.py hands it to book/_static/reader.js.
+MIN_DISPLAY_SCALE = 0.5
+
+#: The book's matplotlib settings (rcParams). Tick labels at ``MIN_AXIS_TEXT_PT`` points are
+#: ``MIN_AXIS_TEXT_PT * FIGURE_DPI / 72`` image pixels tall, 8.3 CSS px at ``MIN_DISPLAY_SCALE``.
+STYLE = {
+    "figure.dpi": FIGURE_DPI,
+    "savefig.dpi": FIGURE_DPI,
+    "font.size": 13,
+    "axes.titlesize": 14,
+    "axes.labelsize": 13,
+    "xtick.labelsize": MIN_AXIS_TEXT_PT,
+    "ytick.labelsize": MIN_AXIS_TEXT_PT,
+    "legend.fontsize": MIN_AXIS_TEXT_PT,
+    "legend.title_fontsize": MIN_AXIS_TEXT_PT,
+    "figure.titlesize": 15,
+}
+
+
+def axis_text_sizes_pt() -> list[float]:
+    """Point sizes of the axis text (labels, ticks, legend) under the current rcParams."""
+    from matplotlib.font_manager import FontProperties
+
+    keys = ["axes.labelsize", "xtick.labelsize", "ytick.labelsize", "legend.fontsize"]
+    return [FontProperties(size=mpl.rcParams[k]).get_size_in_points() for k in keys]
+
+
+def use_book_style() -> None:
+    """Apply :data:`STYLE` to matplotlib's rcParams (done once when lossutils is imported).
+
+    >>> use_book_style(); min(axis_text_sizes_pt()) >= MIN_AXIS_TEXT_PT
+    True
+    """
+    mpl.rcParams.update(STYLE)
+
+
+use_book_style()
 
 
 def _axes(ax):

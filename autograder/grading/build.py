@@ -67,7 +67,25 @@ def release(course: Path, only: str | None = None) -> list[Path]:
         print(f"release {ps}", flush=True)
         nbgrader(course, "generate_assignment", ps, "--force", "--log-level=WARN")
         out.append(course / "release" / ps / f"{ps}.ipynb")
+        add_install_cell(out[-1])
     return out
+
+
+def add_install_cell(notebook: Path) -> None:
+    """Put tools/install_cell.py's first cell (installs the project when it is missing) in place.
+
+    The release then runs outside this checkout too (Colab, Binder, a student's laptop). Nothing
+    happens where tools/ is absent (an installed copy of this package).
+    """
+    script = ROOT / "tools" / "install_cell.py"
+    if not script.exists():
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("install_cell", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.update_file(notebook, *module.location())
 
 
 def solution_notebook(source_nb: nbformat.NotebookNode, ps: str) -> nbformat.NotebookNode:
