@@ -1,20 +1,26 @@
-"""The notebooks' library rule ("do not call lossutils or torch"), as ``check(...)`` applies it.
+"""The notebooks' library rule ("not lossutils, torch or scikit-learn"), as ``check(...)`` applies it.
 
 Each assignment gets an answer written with a library it forbids: every sub-check fails with the
-rule's message, which names what was called. The allowed solutions pass (tests/test_check_cases.py
-runs them under the same watch).
+rule's message, which names what was called, whatever else is wrong. Each notebook states the rule
+where students read it. The allowed solutions pass (tests/test_check_cases.py runs them under the
+same watch); tests/test_course_lifecycle.py checks that the grader takes the same points with the
+same message.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
+import nbformat
 import pytest
 
-from autograder import check
+from autograder import check, core
 from autograder.core import Fail, current_forbidden, forbidden_for, watch_calls
-from tests.course_cases import compile_function
+from tests.course_cases import all_cases, compile_function
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TORCH_MSE = """
 import torch
@@ -84,19 +90,36 @@ class AsymmetricMAEFunction(torch.autograd.Function):
         return grad * slope, -grad * slope, None, None
 """
 
+SKLEARN_MSE = """
+from sklearn.metrics import mean_squared_error
+
+def mse(pred, target, *, reduction="mean"):
+    if reduction != "mean":
+        return {"sum": ((pred - target) ** 2).sum()}.get(reduction, (pred - target) ** 2)
+    return mean_squared_error(target, pred)
+"""
+
 CASES = [
-    ("ps01.mse", TORCH_MSE, "torch.as_tensor", "lossutils and torch"),
-    ("ps02.cross_entropy", TORCH_CE, "torch.as_tensor", "lossutils and torch"),
+    ("ps01.mse", SKLEARN_MSE, "sklearn.", "lossutils, torch and sklearn"),
+    ("ps01.mse", TORCH_MSE, "torch.as_tensor", "lossutils, torch and sklearn"),
+    ("ps02.cross_entropy", TORCH_CE, "torch.as_tensor", "lossutils, torch and sklearn"),
     ("ps03.multilabel_f1", SKLEARN_F1, "sklearn", "lossutils, torch and sklearn"),
-    ("ps04.sigmoid_focal_loss", LOSSUTILS_FOCAL, "lossutils.", "lossutils and torch"),
-    ("ps05.hinge", LOSSUTILS_NAME, "lossutils.", "lossutils and torch"),
-    ("ps06.triplet_margin_loss", TORCH_TRIPLET, "torch.from_numpy", "lossutils and torch"),
-    ("ps07.asymmetric_mae", LOSSUTILS_AMAE, "lossutils.", "lossutils and torch"),
-    ("ps07.AsymmetricMAEFunction", LOSSUTILS_FUNCTION, "lossutils.", "forbids lossutils:"),
+    ("ps04.sigmoid_focal_loss", LOSSUTILS_FOCAL, "lossutils.", "lossutils, torch and sklearn"),
+    ("ps05.hinge", LOSSUTILS_NAME, "lossutils.", "lossutils, torch and sklearn"),
+    ("ps06.triplet_margin_loss", TORCH_TRIPLET, "torch.from_numpy", "lossutils, torch and sklearn"),
+    ("ps07.asymmetric_mae", LOSSUTILS_AMAE, "lossutils.", "lossutils, torch and sklearn"),
+    (
+        "ps07.AsymmetricMAEFunction",
+        LOSSUTILS_FUNCTION,
+        "lossutils.",
+        "forbids lossutils and sklearn:",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("exercise", "source", "called", "rule"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("exercise", "source", "called", "rule"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES]
+)
 def test_a_forbidden_library_fails_every_part_with_the_rule(exercise, source, called, rule):
     fn = compile_function(source, exercise.split(".")[1])
     report = check(exercise, fn, seed=0, verbose=False)
@@ -105,6 +128,46 @@ def test_a_forbidden_library_fails_every_part_with_the_rule(exercise, source, ca
         assert "this exercise forbids" in r.message and rule in r.message, r.message
         assert called in r.message, r.message
         assert r.message.startswith(fn.__name__), r.message
+
+
+WORDS = {"lossutils": "`lossutils`", "torch": "torch", "sklearn": "scikit-learn"}
+
+
+@pytest.mark.parametrize("ps", sorted(all_cases()))
+def test_each_notebook_states_its_rule_where_students_read(ps):
+    """The intro names every library the checks forbid, says check(...) and the grader apply
+    the rule alike, and says that inputs must be left unchanged."""
+    path = next((ROOT / "course" / "source").glob(f"{ps}_*/{ps}_*.ipynb"))
+    intro = " ".join(nbformat.read(path, as_version=4).cells[0].source.split())
+    assert "**What a solution may use.**" in intro
+    assert "`check(...)` on your machine and the grader apply this rule in the same way" in intro
+    assert "**Leave the inputs as they are.**" in intro
+    exercises = [e for e in core.exercises() if e.startswith(ps + ".")]
+    for package in sorted({pkg for e in exercises for pkg in forbidden_for(e)}):
+        assert WORDS[package] in intro, f"{ps}: the intro does not name {package}"
+
+
+@pytest.mark.parametrize("ps", sorted(all_cases()))
+def test_each_assignment_has_a_forbidden_library_case_for_the_graded_run(ps):
+    """tests/test_course_lifecycle.py grades these and compares the message with check(...)."""
+    forbidden = [
+        v
+        for variants in all_cases()[ps].values()
+        for v in variants
+        if any("this exercise forbids" in words for words in v.says)
+    ]
+    assert forbidden, f"{ps}: no course case calls a forbidden library"
+
+
+def test_the_rule_comes_before_every_other_message():
+    """A function that is wrong and calls torch hears about torch, in every part."""
+    source = TORCH_MSE.replace("return loss.numpy()", "return 2 * loss.numpy()")
+    fn = compile_function(source, "mse")
+    report = check("ps01.mse", fn, seed=1, verbose=False)
+    assert [r.message for r in report.results] == [
+        "mse called torch.as_tensor, but this exercise forbids lossutils, torch and sklearn: "
+        "write it yourself with NumPy"
+    ] * len(report.results)
 
 
 def test_sklearn_is_named_by_the_function_the_student_called():
@@ -117,8 +180,8 @@ def test_sklearn_is_named_by_the_function_the_student_called():
 
 def test_the_rule_of_an_exercise_overrides_its_assignment():
     assert forbidden_for("ps03.multilabel_f1") == ("lossutils", "torch", "sklearn")
-    assert forbidden_for("ps07.asymmetric_mae") == ("lossutils", "torch")
-    assert forbidden_for("ps07.AsymmetricMAEFunction") == ("lossutils",)
+    assert forbidden_for("ps07.asymmetric_mae") == ("lossutils", "torch", "sklearn")
+    assert forbidden_for("ps07.AsymmetricMAEFunction") == ("lossutils", "sklearn")
     assert forbidden_for("ps99.anything") == ()
     assert current_forbidden() == ()
 

@@ -15,7 +15,7 @@ CE = "ps02.cross_entropy"
 CE_GRAD = "ps02.cross_entropy_grad"
 
 # the notebook's rule: these are written from scratch (see core.watch_calls)
-forbid("ps02", "lossutils", "torch")
+forbid("ps02", "lossutils", "torch", "sklearn")
 
 BCE_NONFINITE = (
     "nan/inf for logits = \u00b1800: log(sigmoid(x)) underflows to log(0); use "

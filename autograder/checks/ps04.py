@@ -15,7 +15,7 @@ from autograder.core import Fail, call, expect_close, forbid, subcheck
 FOCAL = "ps04.sigmoid_focal_loss"
 
 # the notebook's rule: these are written from scratch (see core.watch_calls)
-forbid("ps04", "lossutils", "torch")
+forbid("ps04", "lossutils", "torch", "sklearn")
 
 NONFINITE = (
     "nan/inf at large logits: take the cross-entropy part from the logits "

@@ -16,7 +16,7 @@ HARD = "ps06.batch_hard_triplet_loss"
 EPS = 1e-6
 
 # the notebook's rule: these are written from scratch (see core.watch_calls)
-forbid("ps06", "lossutils", "torch")
+forbid("ps06", "lossutils", "torch", "sklearn")
 
 # Without torch's eps a distance moves by at most sqrt(D) * 1e-6, so the general checks allow
 # that much; one edge check pins eps down with tight tolerances.

@@ -595,7 +595,7 @@ def mse(pred, target, *, reduction="mean"):
 @case(
     "mse written with torch.nn.functional",
     lose={"mse"},
-    message="mse called torch.as_tensor, but this exercise forbids lossutils and torch",
+    message="mse called torch.as_tensor, but this exercise forbids lossutils, torch and sklearn",
 )
 def _torch_mse(nb):
     replace(nb, "mse", TORCH_MSE)

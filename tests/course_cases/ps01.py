@@ -201,7 +201,7 @@ def huber(pred, target, *, delta=1.0, reduction="mean"):
     return loss.numpy()
 """,
         fails=frozenset({"basic", "edge", "stability", "params"}),
-        says=("huber called torch.", "this exercise forbids lossutils and torch"),
+        says=("huber called torch.", "this exercise forbids lossutils, torch and sklearn"),
     )
 )
 

@@ -196,7 +196,7 @@ def cross_entropy(logits, target, *, reduction="mean"):
     return F.cross_entropy(torch.as_tensor(logits), torch.as_tensor(target), reduction=reduction)
 """,
         fails=frozenset({"basic", "stability", "edge"}),
-        says=("cross_entropy called torch.", "this exercise forbids lossutils and torch"),
+        says=("cross_entropy called torch.", "this exercise forbids lossutils, torch and sklearn"),
     )
 )
 

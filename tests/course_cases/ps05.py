@@ -206,7 +206,7 @@ CASES["hinge"].append(
         "imports lossutils' hinge (forbidden)",
         "from lossutils import hinge\n",
         fails=frozenset({"basic", "edge", "labels", "params"}),
-        says=("hinge called lossutils.", "this exercise forbids lossutils and torch"),
+        says=("hinge called lossutils.", "this exercise forbids lossutils, torch and sklearn"),
     )
 )
 

@@ -201,7 +201,7 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=1.0, reduction="me
     return torch.nn.functional.triplet_margin_loss(a, p, n, margin=margin, reduction=reduction)
 """,
         fails=frozenset({"basic", "edge", "params"}),
-        says=("triplet_margin_loss called torch.", "this exercise forbids lossutils and torch"),
+        says=("triplet_margin_loss called torch.", "this exercise forbids lossutils, torch and sklearn"),
     ),
 ]
 CASES["batch_hard_triplet_loss"].append(

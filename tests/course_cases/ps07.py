@@ -183,7 +183,7 @@ def asymmetric_mae(pred, target, *, under_weight=2.0, over_weight=1.0, reduction
     return {"mean": each.mean(), "sum": each.sum()}.get(reduction, each)
 """,
         fails=frozenset({"basic", "edge", "stability", "params"}),
-        says=("asymmetric_mae called torch.", "this exercise forbids lossutils and torch"),
+        says=("asymmetric_mae called torch.", "this exercise forbids lossutils, torch and sklearn"),
     ),
 ]
 CASES["AsymmetricMAEFunction"].append(
@@ -210,7 +210,7 @@ class AsymmetricMAEFunction(torch.autograd.Function):
         return g, -g, None, None
 """,
         fails=frozenset({"forward", "grad", "chain"}),
-        says=("called lossutils.", "this exercise forbids lossutils:"),
+        says=("called lossutils.", "this exercise forbids lossutils and sklearn:"),
     )
 )
 
