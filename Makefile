@@ -93,4 +93,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf book/_build course/release course/submitted course/autograded course/feedback \
-	  course/gradebook.db solutions/*/ .pytest_cache .hypothesis
+	  course/gradebook.db solutions/*/ .pytest_cache .hypothesis dist

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT / "book" / "_build" / "html"
+# BOOK_SITE_DIR: check another build of the site (e.g. one built with --path-output)
+SITE = Path(os.environ.get("BOOK_SITE_DIR") or ROOT / "book" / "_build" / "html")
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHAPTERS = [e["file"] for e in
             yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())["parts"][0]["chapters"]]

@@ -146,3 +146,15 @@ def test_built_launch_links_open_the_chapter_on_the_branch(tmp_path):
     intro = (book / "_build" / "html" / "intro.html").read_text()
     if publishing.wheel_path() is not None:
         assert re.search(r'href="_downloads/[^"]+\.whl"', intro), "no download link to the wheel"
+
+
+def test_binder_environment_installs_the_project():
+    """repo2docker (Binder) builds from the top-level environment.yml: its pip section must install
+    the project itself, and a local reference (``-c``, ``.``) makes repo2docker copy the whole
+    repository in before it installs the environment (repo2docker's is_local_pip_requirement)."""
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert not (ROOT / "binder").exists(), "a binder/ folder would replace environment.yml"
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    project = [line for line in pip if re.match(r"""(-e\s+)?["']?\.(\[|["']|$)""", line)]
+    assert project, f"environment.yml's pip section does not install the project: {pip}"
+    assert any(line.startswith(("-c", "-r", "-e", ".")) for line in pip)

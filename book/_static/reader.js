@@ -38,6 +38,14 @@
     });
   }
 
+  /* The bibliography is a list (role="list") of entries marked doc-biblioentry, a role ARIA 1.3
+     retired; axe and screen readers then miss its items. Each entry becomes a list item. */
+  function nameBibliography() {
+    document.querySelectorAll('.citation-list[role="list"] > .citation').forEach(function (entry) {
+      entry.setAttribute("role", "listitem");
+    });
+  }
+
   /* Punctuation right after an inline formula could wrap onto a line of its own. */
   function keepPunctuation() {
     document.querySelectorAll(".bd-article span.math").forEach(function (math) {
@@ -156,6 +164,7 @@
   function start() {
     nameSearchButtons();
     nameModeButtons();
+    nameBibliography();
     new MutationObserver(nameModeButtons).observe(document.documentElement,
       { attributes: true, attributeFilter: ["data-mode"] });
     wrapFigures();
