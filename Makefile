@@ -15,11 +15,17 @@ all: course solutions wheel book
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# LAB_CONFIG: JupyterLab's settings for every lab run from .venv (no news, no update check, no
+# extension installs), the same files as the course hub's (deploy/jupyter/common/)
+LAB_CONFIG := deploy/jupyter/common/jupyter_lab_config.py deploy/jupyter/common/labconfig/page_config.json
+$(STAMP): pyproject.toml constraints.txt $(LAB_CONFIG)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,lab,test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	mkdir -p $(VENV)/etc/jupyter/labconfig/page_config.d
+	cp deploy/jupyter/common/jupyter_lab_config.py $(VENV)/etc/jupyter/jupyter_lab_config.py
+	cp deploy/jupyter/common/labconfig/page_config.json $(VENV)/etc/jupyter/labconfig/page_config.d/lossfunctions.json
 	touch $(STAMP)
 
 # the edition of the site (book/_ext/editions.py): self-study -> book/_build/html (solutions folded
@@ -53,8 +59,11 @@ wheel: $(STAMP)
 	rm -f dist/*.whl
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
 
+# a learner's lab: the whole checkout (the chapters' links to course/release/ and solutions/
+# resolve), opened on book/, with the course hub's student settings (no instructor tools)
 lab: $(STAMP)
-	$(BIN)/jupyter lab book
+	JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/student $(BIN)/jupyter lab \
+	  --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/book $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,10 +6,9 @@ c = get_config()  # noqa: F821 - provided by traitlets
 # hides the course's environment, so `lossgrade` would be "command not found".
 c.ServerApp.terminado_settings = {"shell_command": ["/bin/bash"]}
 
-# Nothing reaches the internet: no news feed, no update check, no extension installs.
-c.LabApp.news_url = None
-c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
-c.LabApp.extension_manager = "readonly"
+# Nothing reaches the internet: no news feed, no update check, no extension installs. Those
+# settings are JupyterLab's own, in jupyter_lab_config.py beside this file (a learner's local lab
+# reads that file too, without the hub's settings here).
 
 # Kernels talk over Unix sockets in the user's private runtime folder, not over TCP ports of
 # 127.0.0.1 that every account shares: with 20 students starting kernels at once, two picked
