@@ -568,21 +568,42 @@ def _finite_where(wrong: np.ndarray, want: np.ndarray) -> bool:
 
 
 def expect_consistent(
-    got, other, what: str, how: str, *, rtol: float, atol: float = 0.0, explain: str = ""
+    got,
+    other,
+    what: str,
+    how: str,
+    *,
+    want,
+    known: dict[str, object] | None = None,
+    rtol: float,
+    atol: float = 0.0,
+    explain: str = "",
 ) -> None:
     """Fail unless ``got`` equals ``other``, the student's own result ``how`` (e.g. "for the same
-    values in float64"): a property of the function, whatever its formula, so that a mistake in
-    the formula is charged by the parts that test the formula and not here as well."""
+    values in float64"), and that result is ``want`` or one of the ``known`` wrong answers.
+
+    A stability part thus tests stability: a formula mistake the other parts name (``known``:
+    message -> wrong answer) is charged there, not here as well; an answer that is neither right
+    nor a known mistake (a constant, say) still fails here, measured against ``want``.
+    """
     got = got if isinstance(got, np.ndarray) else to_array(got)
     other = other if isinstance(other, np.ndarray) else to_array(other)
-    if _matches(got, other, rtol, atol):
+    if not _matches(got, other, rtol, atol):
+        if got.shape != other.shape:
+            raise Fail(
+                f"{what}: returned {_shape_words(got.shape)}, but {_shape_words(other.shape)} "
+                f"{how}"
+            )
+        tail = f"; {explain}" if explain else ""
+        raise Fail(f"{what}: got {_fmt(got)}, but {_fmt(other)} {how}{tail}")
+    want = np.asarray(want, dtype=np.float64)
+    if _matches(other, want, rtol, atol):
         return
-    if got.shape != other.shape:
-        raise Fail(
-            f"{what}: returned {_shape_words(got.shape)}, but {_shape_words(other.shape)} {how}"
-        )
-    tail = f"; {explain}" if explain else ""
-    raise Fail(f"{what}: got {_fmt(got)}, but {_fmt(other)} {how}{tail}")
+    for wrong in (known or {}).values():
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if _matches(other, wrong, rtol, atol) and _finite_where(wrong, want):
+            return  # a mistake of the formula: the parts that test the formula name it
+    expect_close(got, want, what, rtol=rtol, atol=atol)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -185,3 +185,57 @@ def test_seeded_checks_are_reproducible(exercise):
     check(exercise, spy, seed=3, verbose=False)
     check(exercise, spy, seed=4, verbose=False)
     assert np.array_equal(drawn[0], drawn[1]) and not np.array_equal(drawn[0], drawn[2])
+
+
+def test_an_exception_from_student_code_says_which_inputs_caused_it():
+    def f(pred, target, *, weight=1.0):
+        raise ValueError("weights must be positive")
+
+    with pytest.raises(Fail) as exc:
+        call(f, np.zeros(3), np.ones(3, dtype=np.float32), weight=0.0)
+    assert str(exc.value) == (
+        "f raised ValueError: weights must be positive (called with pred: an array of shape "
+        "(3,), target: a float32 array of shape (3,), weight=0.0)"
+    )
+
+
+def test_a_list_of_losses_is_told_to_become_an_array():
+    with pytest.raises(Fail, match=r"returned a list; .*np\.array\(\.\.\.\)"):
+        call(lambda x: [1.0, 2.0], np.zeros(2))
+
+
+def test_sorting_an_input_in_place_is_named_with_the_fix():
+    def sorts(grid):
+        grid.sort()
+        return 0.0
+
+    with pytest.raises(Fail, match=r"changed its input `grid` in place; .*np\.sort\(x\)"):
+        call(sorts, np.array([0.3, 0.1, 0.2]))
+
+
+def test_values_equal_to_six_digits_are_shown_with_their_relative_error():
+    with pytest.raises(Fail, match=r"got 153871088\.5, expected 153871088\.8087 \(relative error"):
+        expect_close(153871088.5, 153871088.8087, "f", rtol=1e-9)
+
+
+def test_two_mistakes_giving_the_same_value_are_both_named():
+    with pytest.raises(Fail) as exc:
+        expect_close(1.0, 2.0, "f", hints={"mistake A": 1.0, "mistake B": 1.0, "other": 5.0})
+    assert "(1) mistake A; (2) mistake B" in str(exc.value) and "other" not in str(exc.value)
+
+
+def test_a_nonfinite_hint_never_explains_a_nonfinite_result():
+    with pytest.raises(Fail) as exc:
+        expect_close(np.inf, 2.0, "f", hints={"squared": np.inf}, nonfinite="it overflowed")
+    assert "it overflowed" in str(exc.value) and "squared" not in str(exc.value)
+
+
+def test_consistency_charges_only_what_it_tests():
+    # the same value both ways, and it is a mistake the other parts name: passes here
+    core.expect_consistent(3.0, 3.0, "f", "near 0", want=1.0, known={"sum": 3.0}, rtol=1e-9)
+    # the same value both ways, but neither right nor a known mistake (a constant): fails
+    with pytest.raises(Fail, match="got 0, expected 1"):
+        core.expect_consistent(0.0, 0.0, "f", "near 0", want=1.0, known={"sum": 3.0}, rtol=1e-9)
+    # different values both ways: the explanation of the instability
+    with pytest.raises(Fail, match=r"got 1\.1, but 1 near 0; lost digits"):
+        core.expect_consistent(1.1, 1.0, "f", "near 0", want=1.0, rtol=1e-9, explain="lost digits")

@@ -2,9 +2,11 @@
 
 Instructor steps go through ``lossgrade`` (so the CLI is tested end to end); student steps use
 nbgrader's own ``fetch_assignment`` / ``submit`` against a temporary exchange. Per assignment:
-the worked solution scores full marks, the blank release scores zero, and each known-wrong
+the worked solution scores full marks, the blank release scores zero, each known-wrong
 variant (variant k of every function in one notebook, collected from an LMS-style zip) loses
-exactly the cells ``<function>_<part>`` it should.
+exactly the cells ``<function>_<part>`` it should, each right answer written differently scores
+full marks, a function that calls a forbidden library loses its cells with the message
+``check(...)`` gives on the student's machine, and no cell of the worked solution shows an error.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ ASSIGNMENTS = sorted(
     p.name for p in (COURSE / "source").iterdir() if (p / f"{p.name}.ipynb").exists()
 )
 CASES = all_cases()
+CORRECT = all_cases("CORRECT")
 MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 BIN = Path(sys.executable).parent
 
@@ -102,19 +105,25 @@ def fill(release_nb: Path, dest: Path, replace: dict[str, str]) -> None:
     nbformat.write(nb, dest)
 
 
-def variant_submissions(ps: str) -> dict[str, tuple[dict[str, str], set[str]]]:
-    """student (a Canvas user id) -> (solution cells to use, grade cells that must score zero)."""
+def variant_submissions(ps: str) -> dict[str, tuple[dict[str, str], set[str], dict]]:
+    """student (a Canvas user id) -> (solution cells to use, grade cells that must score zero,
+    the variant used for each function). Students 1000, 1001, ... hand in the known-wrong variants,
+    students 2000, 2001, ... the right answers written differently (nothing may score zero)."""
     solutions, _, _ = source_cells(ps)
-    cases = CASES.get(ps.split("_")[0], {})
     out = {}
-    for k in range(max((len(v) for v in cases.values()), default=0)):
-        cells, zero = dict(solutions), set()
-        for fn, variants in cases.items():
-            if k < len(variants):
-                assert fn in cells, f"{ps}: no solution cell with grade_id {fn!r}"
-                cells[fn] = variants[k].source
-                zero |= {f"{fn}_{part}" for part in variants[k].fails}
-        out[str(1000 + k)] = (cells, zero)
+    for first, cases in (
+        (1000, CASES.get(ps.split("_")[0], {})),
+        (2000, CORRECT.get(ps.split("_")[0], {})),
+    ):
+        for k in range(max((len(v) for v in cases.values()), default=0)):
+            cells, zero, used = dict(solutions), set(), {}
+            for fn, variants in cases.items():
+                if k < len(variants):
+                    assert fn in cells, f"{ps}: no solution cell with grade_id {fn!r}"
+                    cells[fn] = variants[k].source
+                    zero |= {f"{fn}_{part}" for part in variants[k].fails}
+                    used[fn] = variants[k]
+            out[str(first + k)] = (cells, zero, used)
     return out
 
 
@@ -177,7 +186,7 @@ def pipeline(ps: str, base: Path) -> dict:
     variants = variant_submissions(ps)
     if variants:
         staging = base / "lms" / ps
-        for student, (cells, _) in variants.items():
+        for student, (cells, _, _) in variants.items():
             name = f"variant{student}_{student}_{int(student) + 5000}_{ps}.ipynb"
             fill(course / "release" / ps / f"{ps}.ipynb", staging / name, cells)
         archive = base / "lms" / f"{ps}.zip"
@@ -251,13 +260,55 @@ def test_blank_release_scores_zero(graded):
 def test_variants_lose_exactly_their_cells(graded):
     if not graded["variants"]:
         pytest.skip(f"no tests/course_cases for {graded['ps']}")
-    for student, (_, zero) in graded["variants"].items():
+    for student, (_, zero, _) in graded["variants"].items():
         got = scores(graded["course"], graded["ps"], student)
         lost = {cell for cell in graded["tests"] if got[cell][0] < got[cell][1]}
         assert lost == zero, f"{student}: lost {sorted(lost)}, expected {sorted(zero)}"
         assert all(got[cell][0] == 0 for cell in zero), (
             f"{student}: partial score in a failing cell"
         )
+
+
+def graded_messages(course: Path, ps: str, student: str) -> dict[str, str]:
+    """What the grader said for each test cell of a student (empty where it passed)."""
+    result = course / "lossgrade" / ps / "students" / student / "result.json"
+    return {t["grade_id"]: t["message"] for t in json.loads(result.read_text())["tests"]}
+
+
+def test_a_forbidden_library_loses_the_same_points_with_the_same_message(graded):
+    """The library rule, graded: every cell of a function that calls a forbidden library scores
+    zero, and its message is, word for word, what ``grade`` says on the student's machine."""
+    from autograder import grade
+    from tests.course_cases import compile_function
+
+    ps, short = graded["ps"], graded["ps"].split("_")[0]
+    compared = 0
+    for student, (_, _, used) in graded["variants"].items():
+        got = graded_messages(graded["course"], ps, student)
+        for fn, variant in used.items():
+            if not any("this exercise forbids" in words for words in variant.says):
+                continue
+            for part in variant.fails:
+                with pytest.raises(AssertionError) as local:
+                    grade(f"{short}.{fn}", compile_function(variant.source, fn), part=part)
+                assert got[f"{fn}_{part}"] == str(local.value), f"{student} {fn}_{part}"
+                compared += 1
+    assert compared, f"{ps}: no course case calls a forbidden library"
+
+
+def test_no_cell_of_the_worked_solution_shows_an_error(graded):
+    """Instructor cells (demonstrations, plots) run in the grader too: none may fail there."""
+    ps = graded["ps"]
+    graded_nb = graded["course"] / "lossgrade" / ps / "students" / "solution" / f"{ps}.ipynb"
+    nb = nbformat.read(graded_nb, as_version=4)
+    errors = [
+        (i, out.get("ename"), out.get("evalue"))
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
+    assert not errors, errors
 
 
 def test_release_hides_solutions_and_hidden_tests(graded):

@@ -102,7 +102,15 @@ def _edge_cases(fn, name, rng, hints=None, **opts):
     compare(np.array(pred[0]), np.array(target[0]))
 
 
-def _float32(fn, name, rng, **opts):
+def _known(name, pred, target, hints=None, **opts) -> dict[str, np.ndarray]:
+    """The wrong answers the other parts name, for ``expect_consistent``."""
+    reduction = opts.pop("reduction", "mean")
+    known = _reduction_hints(name, pred, target, reduction, **opts)
+    known.update(hints(pred, target) if hints else {})
+    return known
+
+
+def _float32(fn, name, rng, hints=None, **opts):
     """float32 inputs give (to 1e-4) what your function gives for the same values in float64.
 
     The comparison is with the student's own float64 result, so that a mistake in the formula is
@@ -113,8 +121,16 @@ def _float32(fn, name, rng, **opts):
     got = call(fn, pred32, target32, **opts)
     same_in_float64 = call(fn, pred32.astype(np.float64), target32.astype(np.float64), **opts)
     what = _describe(name, pred.shape, **opts) + " in float32"
+    p64, t64 = pred32.astype(np.float64), target32.astype(np.float64)
     expect_consistent(
-        got, same_in_float64, what, "for the same values in float64", rtol=FLOAT32_RTOL, atol=1e-6
+        got,
+        same_in_float64,
+        what,
+        "for the same values in float64",
+        want=_ref(name, p64, t64, **opts),
+        known=_known(name, p64, t64, hints, **opts),
+        rtol=FLOAT32_RTOL,
+        atol=1e-6,
     )
 
 
@@ -125,7 +141,7 @@ CANCELLATION = (
 )
 
 
-def _offset(fn, name, rng, offset, **opts):
+def _offset(fn, name, rng, offset, hints=None, **opts):
     """Inputs around a large common value: the residual must be formed before anything else.
 
     The loss depends on target - pred only, so the same residuals near 0 (the inputs minus
@@ -138,7 +154,14 @@ def _offset(fn, name, rng, offset, **opts):
     near = call(fn, pred - offset, target - offset, **opts)
     what = _describe(name, pred.shape, **opts) + f" with values near {offset:.0e}"
     expect_consistent(
-        got, near, what, "for the same residuals near 0", rtol=1e-6, explain=CANCELLATION
+        got,
+        near,
+        what,
+        "for the same residuals near 0",
+        want=_ref(name, pred, target, **opts),
+        known=_known(name, pred, target, hints, **opts),
+        rtol=1e-6,
+        explain=CANCELLATION,
     )
 
 
@@ -162,27 +185,25 @@ def _huge(fn, name, rng, hints=None, **opts):
 # --------------------------------------------------------------------------------------- mse
 
 
+def _mse_hints(pred, target):
+    each = (pred - target) ** 2
+    return {
+        "you took a square root: that is the RMSE, MSE has no root": np.sqrt(each.mean()),
+        "you halved the squared error; MSE is the plain mean of (pred - target)**2": 0.5
+        * each.mean(),
+        "you averaged the signed residuals before squaring: square each residual first": (
+            pred - target
+        ).mean()
+        ** 2,
+    }
+
+
 @subcheck("ps01.mse", "basic")
 def _mse_basic(fn, rng):
     """matches lossutils.mse on random vectors (reduction='mean')"""
     for n in (int(rng.integers(5, 40)), 200):
         pred, target = _pair(rng, (n,))
-        each = (pred - target) ** 2
-        _compare(
-            fn,
-            "mse",
-            pred,
-            target,
-            hints={
-                "you took a square root: that is the RMSE, MSE has no root": np.sqrt(each.mean()),
-                "you halved the squared error; MSE is the plain mean of (pred - target)**2": 0.5
-                * each.mean(),
-                "you averaged the signed residuals before squaring: square each residual first": (
-                    pred - target
-                ).mean()
-                ** 2,
-            },
-        )
+        _compare(fn, "mse", pred, target, hints=_mse_hints(pred, target))
 
 
 @subcheck("ps01.mse", "edge")
@@ -194,13 +215,13 @@ def _mse_edge(fn, rng):
 @subcheck("ps01.mse", "stability")
 def _mse_offset(fn, rng):
     """stays exact for inputs near 1e8: the same result as for the same residuals near 0"""
-    _offset(fn, "mse", rng, 1e8)
+    _offset(fn, "mse", rng, 1e8, hints=_mse_hints)
 
 
 @subcheck("ps01.mse", "stability")
 def _mse_float32(fn, rng):
     """accepts float32 inputs (the same result as for those values in float64, to 1e-4)"""
-    _float32(fn, "mse", rng)
+    _float32(fn, "mse", rng, hints=_mse_hints)
 
 
 # --------------------------------------------------------------------------------------- mae
@@ -244,7 +265,7 @@ def _mae_huge(fn, rng):
 @subcheck("ps01.mae", "stability")
 def _mae_float32(fn, rng):
     """accepts float32 inputs (the same result as for those values in float64, to 1e-4)"""
-    _float32(fn, "mae", rng)
+    _float32(fn, "mae", rng, hints=_mae_hints)
 
 
 # ------------------------------------------------------------------------------------- huber
@@ -314,7 +335,7 @@ def _huber_huge(fn, rng):
 @subcheck("ps01.huber", "stability")
 def _huber_float32(fn, rng):
     """accepts float32 inputs (the same result as for those values in float64, to 1e-4)"""
-    _float32(fn, "huber", rng)
+    _float32(fn, "huber", rng, hints=lambda p, t: _huber_hints(p, t, 1.0))
 
 
 @subcheck("ps01.huber", "params")
@@ -371,13 +392,13 @@ def _quantile_edge(fn, rng):
 @subcheck("ps01.quantile", "stability")
 def _quantile_offset(fn, rng):
     """stays exact for inputs near 1e13 (q = 0.8): the same result as for the same residuals near 0"""
-    _offset(fn, "quantile", rng, 1e13, q=0.8)
+    _offset(fn, "quantile", rng, 1e13, hints=lambda p, t: _quantile_hints(p, t, 0.8), q=0.8)
 
 
 @subcheck("ps01.quantile", "stability")
 def _quantile_float32(fn, rng):
     """accepts float32 inputs (the same result as for those values in float64, to 1e-4)"""
-    _float32(fn, "quantile", rng)
+    _float32(fn, "quantile", rng, hints=lambda p, t: _quantile_hints(p, t, 0.5))
 
 
 @subcheck("ps01.quantile", "params")

@@ -136,6 +136,8 @@ def _amae_huge(fn, rng):
         near,
         f"values near 1e13, under_weight={uw}, over_weight={ow}",
         "for the same residuals near 0",
+        want=lossutils.asymmetric_mae(pred, target, under_weight=uw, over_weight=ow),
+        known=_amae_hints(pred, target, uw, ow, "mean"),
         rtol=1e-6,
         explain="form the residual target - pred first, then weight it: weighting target and "
         "pred separately and subtracting two numbers near 1e13 loses the digits",
@@ -148,12 +150,15 @@ def _amae_float32(fn, rng):
     pred, target = _pair(rng, 50)
     p32, t32 = pred.astype(np.float32), target.astype(np.float32)
     got = call(fn, p32, t32)
-    same_in_float64 = call(fn, p32.astype(np.float64), t32.astype(np.float64))
+    p64, t64 = p32.astype(np.float64), t32.astype(np.float64)
+    same_in_float64 = call(fn, p64, t64)
     expect_consistent(
         got,
         same_in_float64,
         "float32 inputs",
         "for the same values in float64",
+        want=lossutils.asymmetric_mae(p64, t64),
+        known=_amae_hints(p64, t64, 2.0, 1.0, "mean"),
         rtol=1e-5,
         atol=1e-6,
     )
