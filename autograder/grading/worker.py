@@ -293,22 +293,16 @@ def transform(source: str) -> str:
 
 
 def _stub_modules() -> None:
-    """Graded code cannot use the course's own packages: ``autograder`` becomes a stand-in whose
-    ``check`` and ``grade`` do nothing (the grader runs the real tests), ``lossutils`` is gone."""
+    """``autograder`` becomes a stand-in whose ``check`` and ``grade`` do nothing (the grader runs
+    the real tests). ``lossutils`` stays importable, as on the student's machine: a call into it
+    from an exercise that forbids it fails through the call watch (``core.watch_calls``), with the
+    message ``check(...)`` gives, and the notebook's own demonstration cells still run."""
     for name in list(sys.modules):
-        if name.split(".")[0] in ("autograder", "lossutils"):
+        if name.split(".")[0] == "autograder":
             del sys.modules[name]
     stub = types.ModuleType("autograder")
     stub.check = stub.grade = lambda *a, **k: None
     sys.modules["autograder"] = stub
-
-    class Blocked:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "lossutils":
-                raise ImportError("lossutils is not available to graded code: write it with NumPy")
-            return None
-
-    sys.meta_path.insert(0, Blocked())
 
 
 def _error(exc: BaseException) -> dict:
@@ -463,6 +457,8 @@ def main(argv: list[str] | None = None) -> None:
     os.close(null)
     try:
         if args.isolate:
+            import lossutils  # noqa: F401 - loaded now: a checkout is out of reach after the pivot
+
             build_root(args.tmp_mb)
             supervise(args.memory_mb)
             drop_privileges(args.uid)
