@@ -456,11 +456,114 @@ def test_course_edition_links_no_solution_notebook(self_study, course):
     assert not [h for h in links if "solutions/" in h]
     assert not [h for h in links if re.search(r"mybinder|colab\.research|git-pull", h)], \
         "launch buttons open the unfiltered chapter from the repository"
-    downloads = {p.relative_to(course).as_posix() for p in (course / "_downloads").rglob("*.ipynb")}
+    downloads = {p.relative_to(course).as_posix() for p in (course / "_downloads").rglob("*")
+                 if p.is_file()}
     linked = {h.split("#")[0] for h in links if "_downloads/" in h}
     assert downloads == linked, "a file in _downloads/ that no page links"
+    worked = {nb.read_bytes(): nb.parent.name for nb in (ROOT / "solutions").glob("*/*.ipynb")}
+    assert set(worked.values()) == set(E.assignments()), "make solutions first"
+    offered = sorted(worked[b] for rel in downloads if (b := (course / rel).read_bytes()) in worked)
+    assert offered == [PUBLISHED], f"solution notebooks offered for download: {offered}"
     sources = sorted((course / "_sources").glob("*.ipynb"))
     assert [p.stem for p in sources] == sorted(CHAPTERS)
     for path in sources:  # the "download .ipynb" copy is the filtered chapter
         nb = json.loads(path.read_text(encoding="utf-8"))
         assert nb == E.filter_notebook(_chapter(path.stem), [PUBLISHED]), path.name
+
+
+# --------------------------------------------------------------------------- a small book, built
+
+
+def _small_book(tmp_path: Path) -> Path:
+    """book/ with a chapter notebook and a page, beside course/source and solutions/."""
+    for ps in ("ps01_regression", "ps02_cross_entropy"):
+        for folder in ("course/source", "solutions"):
+            (tmp_path / folder / ps).mkdir(parents=True)
+            (tmp_path / folder / ps / f"{ps}.ipynb").write_text(json.dumps(_nb(_md(f"{ps} {folder}"))))
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(BOOK / '_ext')!r})\n"
+        "extensions = ['myst_nb', 'sphinx_exercise', 'editions']\n"
+        "nb_execution_mode = 'off'\nhtml_theme = 'basic'\nroot_doc = 'index'\n"
+        "html_sourcelink_suffix = ''\n")
+    (book / "index.md").write_text(
+        "# Index\n\n```{toctree}\nchapter\n```\n\n"
+        "```{only} edition_course\nThis is the course edition.\n```\n\n"
+        "```{only} edition_self_study\nThis is the self-study edition.\n```\n")
+    link = _md("Worked solutions: {download}`notebook <../solutions/ps01_regression/ps01_regression.ipynb>`.",
+               tags=["solutions"], cell_id="solutions-ps01_regression")
+    chapter = _nb(_md("# Chapter\n\nProse.\n", cell_id="m0"), _md(EXERCISE, cell_id="ex"), link)
+    chapter["metadata"] = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                          "language": "python"}}
+    (book / "chapter.ipynb").write_text(json.dumps(chapter))
+    return book
+
+
+def _sphinx(book: Path, out: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(book), str(out)],
+                          env=_build_env(**env), capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_a_small_book_in_both_editions(tmp_path):
+    book = _small_book(tmp_path)
+    out = tmp_path / "course"
+
+    def page(name):
+        return (out / f"{name}.html").read_text(encoding="utf-8")
+
+    def downloads():
+        return sorted(p.name for p in (out / "_downloads").rglob("*.ipynb"))
+
+    run = _sphinx(book, out, BOOK_EDITION="course")
+    assert run.returncode == 0, run.stderr
+    assert _count(out / "chapter.html", "exercise") == 1
+    assert _count(out / "chapter.html", "solution") == 0 and "The proof" not in page("chapter")
+    assert "Worked solutions" not in page("chapter") and downloads() == []
+    source = json.loads((out / "_sources" / "chapter.ipynb").read_text())
+    assert source == E.filter_notebook(json.loads((book / "chapter.ipynb").read_text()))
+    assert "course edition" in page("index") and "self-study edition" not in page("index")
+
+    # publishing, and taking it back, in the same output folder (an incremental build)
+    run = _sphinx(book, out, BOOK_EDITION="course", BOOK_SOLUTIONS_PUBLISHED="ps01_regression")
+    assert run.returncode == 0, run.stderr
+    assert _count(out / "chapter.html", "solution dropdown") == 1
+    assert "Worked solutions" in page("chapter") and downloads() == ["ps01_regression.ipynb"]
+    assert "{solution}" in (out / "_sources" / "chapter.ipynb").read_text()
+    run = _sphinx(book, out, BOOK_EDITION="course", BOOK_SOLUTIONS_PUBLISHED="ps02_cross_entropy")
+    assert run.returncode == 0, run.stderr
+    assert _count(out / "chapter.html", "solution") == 0 and downloads() == []
+    assert "{solution}" not in (out / "_sources" / "chapter.ipynb").read_text()
+
+    # the self-study edition, in the same folder too: everything, the source copied as it is
+    run = _sphinx(book, out)
+    assert run.returncode == 0, run.stderr
+    assert _count(out / "chapter.html", "solution dropdown") == 1
+    assert downloads() == ["ps01_regression.ipynb"]
+    assert (out / "_sources" / "chapter.ipynb").read_text() == (book / "chapter.ipynb").read_text()
+    assert "self-study edition" in page("index")
+
+    # mistakes are refused with what would be right
+    run = _sphinx(book, tmp_path / "x", BOOK_EDITION="lecture")
+    assert run.returncode != 0 and "valid editions: self-study, course" in run.stderr
+    run = _sphinx(book, tmp_path / "x", BOOK_EDITION="course", BOOK_SOLUTIONS_PUBLISHED="ps9")
+    assert run.returncode != 0 and "valid assignments: ps01_regression, ps02_cross_entropy" in run.stderr
+    (book / "index.md").write_text((book / "index.md").read_text()
+                                   + "\nSee {download}`this <../solutions/ps02_cross_entropy/ps02_cross_entropy.ipynb>`.\n")
+    run = _sphinx(book, tmp_path / "x", BOOK_EDITION="course")
+    assert run.returncode != 0
+    assert "index still refers to solutions/ps02_cross_entropy outside a markdown cell tagged" in run.stderr
+
+
+def test_make_publish_solutions_records_then_rebuilds_the_course_edition():
+    run = subprocess.run(["make", "-n", "publish-solutions", "PS=ps02_cross_entropy"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    record = lines.index(".venv/bin/python book/_ext/editions.py publish ps02_cross_entropy")
+    assert any("BOOK_EDITION=course" in ln and "--path-output book/_build/course" in ln
+               for ln in lines[record:])
+    run = subprocess.run(["make", "-n", "unpublish-solutions", "PS=ps02_cross_entropy"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert ".venv/bin/python book/_ext/editions.py unpublish ps02_cross_entropy" in run.stdout

@@ -324,12 +324,12 @@ def _config_inited(app, config) -> None:
     app.tags.add("edition_" + edition.replace("-", "_"))
     if edition == "course":
         # the chapters' code cells are unchanged, so the self-study build's cache serves them
-        if not config.nb_execution_cache_path:
+        if "nb_execution_cache_path" in config and not config.nb_execution_cache_path:
             config.nb_execution_cache_path = str(Path(app.srcdir) / "_build" / ".jupyter_cache")
         # launch buttons open the unfiltered chapter notebook from the repository
         options = dict(config.html_theme_options or {})
-        options["launch_buttons"] = {}
-        config.html_theme_options = options
+        if options.get("launch_buttons"):
+            config.html_theme_options = {**options, "launch_buttons": {}}
 
 
 def _filtered(app, docname: str, text: str) -> str:
