@@ -204,19 +204,22 @@ def _wait(driver, predicate, timeout=60, message="timed out"):
 
 def _read_notebook(driver, expected: int) -> dict[int, dict]:
     """Scroll from top to bottom, collecting each markdown cell once it has rendered."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def settled(d):
+        cells = d.execute_script(COLLECT)
+        return cells if cells and all(c["rendered"] for c in cells.values()) else None
+
     seen: dict[int, dict] = {}
+    patience = 30  # seconds for the cells in view to render; short once they did not
     driver.execute_script(f"document.querySelector('{SCROLLER}').scrollTop = 0")
     while True:
-        def settled(d):
-            cells = d.execute_script(COLLECT)
-            return cells if cells and all(c["rendered"] for c in cells.values()) else None
-
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
         try:
-            cells = WebDriverWait(driver, 30, poll_frequency=0.25).until(settled)
+            cells = WebDriverWait(driver, patience, poll_frequency=0.25).until(settled)
         except TimeoutException:
             cells = driver.execute_script(COLLECT)  # the assertions say what is missing
+            patience = 2
         seen.update({int(k): v for k, v in cells.items()})
         done = driver.execute_script(
             f"const s = document.querySelector('{SCROLLER}');"
