@@ -24,6 +24,8 @@ A published assignment gets its solutions link back, and so do the exercise solu
 chapter that links only published assignments (a chapter's assignment is the one its
 ``solutions`` cell names: chapter 2 and chapter 1 link ps01_regression, chapter 3 ps02, ...).
 A reference to ``solutions/psNN_...`` left outside a ``solutions`` cell fails the course build.
+Text for one edition only goes in an ``{only}`` directive with the tag ``edition_course`` or
+``edition_self_study`` (the intro page does this).
 
 Publishing after a deadline, from the repository root (``make publish-solutions PS=...`` runs the
 first line and rebuilds the course edition)::
