@@ -364,15 +364,18 @@ def as_arrays(first, *others, float_others: bool = True):
                     a = a.astype(first.dtype, copy=False)
             out.append(a)
         return (NP, first, *out)
+    # NumPy values and Python numbers become CPU tensors first and then move in the dtype they
+    # need: made on the device directly, a Python float would be float64, which MPS rejects
     if not isinstance(first, torch.Tensor):
-        first = torch.as_tensor(np.asarray(first), device=tensor.device)
+        first = torch.as_tensor(np.asarray(first))
     if not first.is_floating_point():
         first = first.to(tensor.dtype if tensor.is_floating_point() else torch.float64)
+    first = first.to(tensor.device)
     out = []
     for a in others:
         if a is not None:
             if not isinstance(a, torch.Tensor):
-                a = torch.as_tensor(np.asarray(a), device=first.device)
+                a = torch.as_tensor(np.asarray(a))
             if float_others or a.is_floating_point():
                 a = a.to(device=first.device, dtype=first.dtype)
             else:

@@ -33,7 +33,9 @@ def triplet_margin_loss(anchor, positive, negative, *, margin: float = 1.0, p: f
 
     Args:
         anchor, positive, negative: embeddings of shape (N, D) (or (D,)).
-        margin: the required gap (default 1.0); p: the norm (default 2); eps: 1e-6.
+        margin: the required gap (default 1.0); unlike torch, which rejects margin <= 0, any
+            number is allowed (margin 0 is the homogeneous loss of chapter 7's exercise).
+        p: the norm (default 2); eps: 1e-6.
 
     >>> import numpy as np
     >>> a, pos, neg = np.zeros((1, 2)), np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])
@@ -48,7 +50,7 @@ def triplet_margin_loss(anchor, positive, negative, *, margin: float = 1.0, p: f
     xp, anchor, positive, negative = as_arrays(anchor, positive, negative)
     check_same_shape(anchor, positive, ("anchor", "positive"))
     check_same_shape(anchor, negative, ("anchor", "negative"))
-    if xp is TORCH:  # torch's kernel computes the formula below (tests/test_speed_paths.py)
+    if xp is TORCH and margin > 0:  # torch's kernel computes the formula below, for margin > 0
         out = F.triplet_margin_loss(anchor, positive, negative, margin=margin, p=p, eps=eps,
                                     swap=swap, reduction=reduction)
     else:
@@ -68,14 +70,15 @@ def _triplet_terms(xp, anchor, positive, negative, margin, p, eps, swap):
 def pairwise_distances(embeddings):
     r"""Euclidean distance matrix :math:`D_{ij} = \|x_i - x_j\|_2` of an (N, D) batch.
 
-    The square root is guarded so the gradient at :math:`D_{ii} = 0` is 0, not NaN.
+    The square root is guarded so the gradient at :math:`D_{ii} = 0` is 0, not NaN (the
+    derivative of :math:`\sqrt{s}` at :math:`s = 0` is infinite; torch's ``cdist`` avoids it too).
 
     >>> import numpy as np
     >>> pairwise_distances(np.array([[0.0, 0.0], [3.0, 4.0]]))
     array([[0., 5.],
            [5., 0.]])
 
-    Reference: ``torch.cdist`` (which has no such guard). Used in chapter 7.
+    Reference: ``torch.cdist``. Used in chapter 7.
     """
     xp, x = as_arrays(embeddings)
     diff = x[:, None, :] - x[None, :, :]

@@ -356,3 +356,17 @@ def _batch_hard_matrix(x, y, margin):
     gap = (d * pos).amax(1) - d.masked_fill(same, float("inf")).amin(1) + margin
     valid = pos.any(1) & ~same.all(1)
     return torch.relu(gap)[valid].mean()
+
+
+def test_triplet_margin_zero_on_arrays_and_tensors():
+    """torch's kernel rejects margin <= 0; the library's formula takes it on both paths."""
+    rng = np.random.default_rng(5)
+    a, pos, neg = (rng.normal(size=(6, 3)) for _ in range(3))
+    want = np.maximum(np.linalg.norm(a - pos + 1e-6, axis=1) - np.linalg.norm(a - neg + 1e-6, axis=1),
+                      0).mean()
+    np.testing.assert_allclose(L.triplet_margin_loss(a, pos, neg, margin=0.0), want, rtol=1e-12)
+    ta = torch.tensor(a, requires_grad=True)
+    out = L.triplet_margin_loss(ta, torch.tensor(pos), torch.tensor(neg), margin=0.0)
+    np.testing.assert_allclose(out.item(), want, rtol=1e-12)
+    out.backward()
+    assert torch.isfinite(ta.grad).all()
