@@ -28,8 +28,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
-    "Fail", "Report", "Result", "bind", "call", "check", "current_forbidden", "expect_close",
-    "expect_consistent", "forbid", "grade", "subcheck", "watch_calls",
+    "Fail",
+    "Report",
+    "Result",
+    "bind",
+    "call",
+    "check",
+    "current_forbidden",
+    "expect_close",
+    "expect_consistent",
+    "forbid",
+    "grade",
+    "subcheck",
+    "watch_calls",
 ]
 
 DEFAULT_TIME_LIMIT = 10.0
@@ -302,11 +313,9 @@ def _c_function_name(func) -> tuple[str, str]:
 
 def _python_function_name(frame) -> str:
     """What a Python frame runs, named as the student would (a decorator's wrapper by what it
-    wraps, a module body as its import)."""
+    wraps)."""
     code = frame.f_code
     module = frame.f_globals.get("__name__")
-    if code.co_name == "<module>":
-        return f"imported {module}"
     if "<locals>" in code.co_qualname:
         for var in code.co_freevars:
             inner = frame.f_locals.get(var)
@@ -329,6 +338,10 @@ class _CallWatch:
         if self.seen:
             return
         if event == "call":
+            if frame.f_code.co_name == "<module>":
+                # importing is not calling: the message names the first function called, the
+                # same whether or not this process had imported the package before
+                return
             module, caller = frame.f_globals.get("__name__"), frame.f_back
         elif event == "c_call":
             (module, _), caller = _c_function_name(arg), frame
@@ -561,8 +574,12 @@ def _finite_where(wrong: np.ndarray, want: np.ndarray) -> bool:
     """Whether a known wrong answer is finite wherever the right one is: a nan or inf that
     matches says nothing about which mistake made it (that is what ``nonfinite`` explains)."""
     try:
-        return bool(np.all(np.isfinite(np.broadcast_to(wrong, np.broadcast_shapes(
-            wrong.shape, want.shape))) | ~np.isfinite(want)))
+        return bool(
+            np.all(
+                np.isfinite(np.broadcast_to(wrong, np.broadcast_shapes(wrong.shape, want.shape)))
+                | ~np.isfinite(want)
+            )
+        )
     except ValueError:
         return True
 
@@ -591,8 +608,7 @@ def expect_consistent(
     if not _matches(got, other, rtol, atol):
         if got.shape != other.shape:
             raise Fail(
-                f"{what}: returned {_shape_words(got.shape)}, but {_shape_words(other.shape)} "
-                f"{how}"
+                f"{what}: returned {_shape_words(got.shape)}, but {_shape_words(other.shape)} {how}"
             )
         tail = f"; {explain}" if explain else ""
         raise Fail(f"{what}: got {_fmt(got)}, but {_fmt(other)} {how}{tail}")
