@@ -332,16 +332,24 @@ class _CallWatch:
         self.trusted = _ALWAYS_ALLOWED | self.forbidden  # their own inner calls are no news
         self.rule = " and ".join(", ".join(forbidden).rsplit(", ", 1))
         self.name, self.seen, self.entry = name, "", None
+        self.importing: dict[int, list] = {}  # per thread: the module bodies running now
         self.profile = self._on_event  # one bound method, so that `is` can recognise it
 
     def _on_event(self, frame, event, arg):
         if self.seen:
             return
+        # Importing is not calling: whatever runs while a module body executes is ignored, so
+        # the message names the first function the student called, the same whether or not this
+        # process had imported the package before (the grader's worker often has).
+        bodies = self.importing.get(threading.get_ident())
+        if event == "call" and frame.f_code.co_name == "<module>":
+            self.importing.setdefault(threading.get_ident(), []).append(frame)
+            return
+        if bodies:
+            if event == "return" and frame is bodies[-1]:
+                bodies.pop()
+            return
         if event == "call":
-            if frame.f_code.co_name == "<module>":
-                # importing is not calling: the message names the first function called, the
-                # same whether or not this process had imported the package before
-                return
             module, caller = frame.f_globals.get("__name__"), frame.f_back
         elif event == "c_call":
             (module, _), caller = _c_function_name(arg), frame
