@@ -324,6 +324,23 @@ def _python_function_name(frame) -> str:
     return f"called {module}.{code.co_qualname}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _in_package(filename: str, top: str) -> bool:
+    """Whether ``filename`` is a file of the installed package ``top``."""
+    if top == "autograder":  # in the grader's worker, sys.modules holds a stand-in for it
+        folders = [os.path.dirname(os.path.abspath(__file__))]
+    else:
+        module = sys.modules.get(top)
+        folders = list(getattr(module, "__path__", []) or [])
+        if not folders and getattr(module, "__file__", None):
+            folders = [os.path.dirname(module.__file__)]
+    try:
+        real = os.path.realpath(filename)
+    except (TypeError, ValueError):
+        return False
+    return any(real.startswith(os.path.realpath(f) + os.sep) for f in folders)
+
+
 class _CallWatch:
     """The profile function of :func:`watch_calls`: it remembers the first forbidden call."""
 
@@ -338,11 +355,13 @@ class _CallWatch:
     def _on_event(self, frame, event, arg):
         if self.seen:
             return
-        # Importing is not calling: whatever runs while a module body executes is ignored, so
-        # the message names the first function the student called, the same whether or not this
-        # process had imported the package before (the grader's worker often has).
+        # Importing is not calling: whatever runs while the body of a trusted package's module
+        # executes (a real import of numpy, torch, scikit-learn, ...) is ignored, so the message
+        # names the first function the student called, the same whether or not this process had
+        # imported the package before (the grader's worker often has). A body of the student's
+        # own (exec, a module they wrote) is watched like any other code.
         bodies = self.importing.get(threading.get_ident())
-        if event == "call" and frame.f_code.co_name == "<module>":
+        if event == "call" and frame.f_code.co_name == "<module>" and self._genuine(frame):
             self.importing.setdefault(threading.get_ident(), []).append(frame)
             return
         if bodies:
@@ -357,13 +376,18 @@ class _CallWatch:
             return
         if _top(module) not in self.forbidden:
             return
-        if caller is not None and caller is not self.entry:
-            if _top(caller.f_globals.get("__name__")) in self.trusted:
-                return
+        if caller is not None and caller is not self.entry and self._genuine(caller):
+            return
         if event == "call":
             self.seen = _python_function_name(frame)
         else:
             self.seen = "called {}.{}".format(*_c_function_name(arg))
+
+    def _genuine(self, frame) -> bool:
+        """Whether ``frame`` runs code of a trusted package, read from that package's own files
+        (a name alone proves nothing: ``exec`` can run code under the name ``numpy``)."""
+        top = _top(frame.f_globals.get("__name__"))
+        return top in self.trusted and _in_package(frame.f_code.co_filename, top)
 
     def __enter__(self):
         self.entry = sys._getframe(1)  # calls made right in the `with` block count
