@@ -137,7 +137,8 @@ def test_the_namespace_sandbox_confines_student_code():
     printed = reply["output"]
     if os.geteuid() == 0:
         assert "'uid': 19" in printed  # a sandbox user id of its own (1_900_000_000 and up)
-    assert "'project': ['.venv']" in printed  # only the interpreter is bound back
+    # only the interpreter and the course's own (public) library are bound back
+    assert "'project': ['.venv', 'lossutils']" in printed
     assert "'net': 'OSError'" in printed  # no network at all, not even loopback
     assert "'usr': 30" in printed or "'usr': 13" in printed  # read-only or permission denied
     assert "'scratch': 'ok'" in printed
@@ -151,3 +152,17 @@ def test_a_missing_name_and_an_unsendable_value():
         assert box.call("f", (), {}).type_name == "ndarray of dtype object"
         with pytest.raises(NameError, match="'missing' is not defined"):
             box.call("missing", (), {})
+
+
+def test_graded_code_imports_lossutils_only_when_it_asks_for_it():
+    """The library is bound into the sandbox and imported on demand: a submission that never
+    imports it does not pay for it (torch and matplotlib stay unloaded), one that does gets it."""
+    if isolation() != "namespace":
+        pytest.skip("no Linux namespaces here")
+    cells = ["import sys\nbefore = sorted(m for m in ('lossutils', 'torch') if m in sys.modules)",
+             "import lossutils\nafter = float(lossutils.mse([1.0, 2.0], [1.0, 4.0]))"]
+    with Sandbox(cells, Limits()) as box:
+        ran = box.start()
+        assert all(r.ok for r in ran), [r.error for r in ran]
+        reply, _ = box.request({"op": "exec", "index": 9, "source": "print(before, after)"})
+    assert reply["output"].strip() == "[] 2.0"

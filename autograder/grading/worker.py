@@ -25,6 +25,7 @@ import argparse
 import builtins
 import ctypes
 import functools
+import importlib.util
 import inspect
 import io
 import os
@@ -118,18 +119,30 @@ def interpreter_paths() -> list[str]:
     return [p for p in real if not any(p.startswith(q + os.sep) for q in real)]
 
 
+def library_paths() -> list[str]:
+    """The package folder of the course's library, ``lossutils``, where it lies outside the
+    interpreter's folders (an editable install in a checkout). Only that folder is kept: graded
+    code imports the library as it would on a student's machine (the notebooks' demonstration
+    cells use it, and a call into it from an exercise fails through the call watch with the
+    rule's message), and it holds nothing that is not public."""
+    spec = importlib.util.find_spec("lossutils")
+    found = [os.path.realpath(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    inside = interpreter_paths()
+    return [p for p in found if os.path.isdir(p) and not any(p.startswith(q + os.sep) for q in inside)]
+
+
 def build_root(tmp_mb: int) -> None:
     """Swap the file system for an allow-list and pivot into it.
 
     The new root holds the system's libraries and programs (read-only), this interpreter and
-    its packages (read-only), ``/proc`` of this PID namespace, a few devices, and fresh small
+    its packages and the course's library (read-only), ``/proc`` of this PID namespace, a few devices, and fresh small
     writable ``/tmp`` and ``/dev/shm``. Nothing else of the host exists there: no course, no
     exchange, no home, no checkout, no sockets.
     """
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     system = [p for p in SYSTEM_DIRS if os.path.lexists(p)]
     links = {p: os.readlink(p) for p in system if os.path.islink(p)}
-    binds = interpreter_paths() + [p for p in system if p not in links]
+    binds = interpreter_paths() + library_paths() + [p for p in system if p not in links]
     files = [p for p in SYSTEM_FILES if os.path.isfile(p)]
     files += [f"/dev/{d}" for d in DEVICES if os.path.exists(f"/dev/{d}")]
     # descriptors first: the new root is mounted over /tmp, which may hold a checkout or venv
@@ -457,8 +470,6 @@ def main(argv: list[str] | None = None) -> None:
     os.close(null)
     try:
         if args.isolate:
-            import lossutils  # noqa: F401 - loaded now: a checkout is out of reach after the pivot
-
             build_root(args.tmp_mb)
             supervise(args.memory_mb)
             drop_privileges(args.uid)

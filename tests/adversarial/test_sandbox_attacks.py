@@ -76,12 +76,11 @@ def mode(request, monkeypatch):
 def ways_to_interpreter(folder: str) -> list[str]:
     """The entries of ``folder`` that lead to this interpreter's folders (all the sandbox keeps
     of the host besides the system's own folders)."""
-    from autograder.grading.worker import interpreter_paths
+    from autograder.grading.worker import interpreter_paths, library_paths
 
     prefix = folder.rstrip("/") + "/"
-    return sorted(
-        {p[len(prefix) :].split("/")[0] for p in interpreter_paths() if p.startswith(prefix)}
-    )
+    kept = interpreter_paths() + library_paths()
+    return sorted({p[len(prefix) :].split("/")[0] for p in kept if p.startswith(prefix)})
 
 
 def run_cells(cells, limits: Limits | None = None, calls=()):
