@@ -90,7 +90,8 @@
       var box = img.parentElement;
       if (!box.classList.contains("figure-scroll") || !img.naturalWidth) return;
       var least = Math.ceil(img.naturalWidth * scale);
-      var room = box.parentElement.clientWidth;
+      var style = getComputedStyle(box);  // the room inside the scroll box itself
+      var room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
       var wide = least > room;
       img.style.width = wide ? least + "px" : "";
       box.classList.toggle("is-scrollable", wide);
