@@ -18,7 +18,7 @@ from ._checks import (
     reduce,
 )
 from .classification import _bce_logits_terms
-from .stable import log_softmax, logsumexp
+from .stable import log_softmax, logsumexp, sigmoid
 
 
 def _check_gamma(gamma: float) -> None:
@@ -63,25 +63,30 @@ def sigmoid_focal_loss(logits, target, *, alpha: float | None = 0.25, gamma: flo
 def _sigmoid_focal_terms(xp, logits, target, alpha, gamma):
     ce = _bce_logits_terms(xp, logits, target)
     if gamma:
-        ce = xp.mul_(ce, xp.exp_(_log_one_minus_pt(xp, logits, target) * gamma))
+        ce = xp.mul_(ce, _modulating_factor(xp, logits, target, gamma))
     if alpha is None:
         return ce
     # alpha_t = alpha y + (1 - alpha)(1 - y), written (2 alpha - 1) y + 1 - alpha
     return xp.mul_(ce, (2.0 * alpha - 1.0) * target + (1.0 - alpha))
 
 
-def _log_one_minus_pt(xp, logits, target):
-    r""":math:`\log(1 - p_t) = \log\bigl((1 - y)\,\sigma(x) + y\,\sigma(-x)\bigr)` from log-sigmoids.
+def _modulating_factor(xp, logits, target, gamma):
+    r""":math:`(1 - p_t)^\gamma` with :math:`1 - p_t = (1 - y)\,\sigma(x) + y\,\sigma(-x)`.
 
-    :math:`\log\sigma(-x) = -\operatorname{softplus}(x)` and :math:`\log\sigma(x) = x -
-    \operatorname{softplus}(x)` are exact for logits of any size, so the modulating factor
-    :math:`(1 - p_t)^\gamma = e^{\gamma \log(1 - p_t)}` and its gradient stay finite for every
-    :math:`\gamma > 0`; computing :math:`1 - p_t` by subtraction rounds it to 0 for a confident
-    correct logit, where :math:`u^\gamma` with :math:`\gamma < 1` has an infinite slope.
+    Both terms are non-negative and each sigmoid is computed directly, so there is no
+    cancellation: a confident correct logit gives its true tiny factor, not the 0 of
+    :math:`1 - \sigma(x)`. For :math:`\gamma \ge 1` the power has a finite slope even where the
+    factor underflows to 0. For :math:`\gamma < 1` it does not (:math:`u^{\gamma - 1} = \infty`
+    at 0), so the factor is taken as :math:`e^{\gamma \log(1 - p_t)}` from log-sigmoids, exact for
+    any logit (slower: logs of the 0/1 labels).
     """
-    softplus = xp.softplus(logits)
-    return xp.logaddexp(xp.add_(xp.log_or_minus_inf(1.0 - target), logits - softplus),
-                        xp.sub_(xp.log_or_minus_inf(target), softplus))
+    if gamma < 1:
+        softplus = xp.softplus(logits)  # log sigma(-x) = -softplus(x), log sigma(x) = x - softplus(x)
+        log_u = xp.logaddexp(xp.add_(xp.log_or_minus_inf(1.0 - target), logits - softplus),
+                             xp.sub_(xp.log_or_minus_inf(target), softplus))
+        return xp.exp_(log_u * gamma)
+    u = xp.add_(xp.mul_(sigmoid(logits), 1.0 - target), xp.mul_(sigmoid(-logits), target))
+    return xp.square_(u) if gamma == 2 else u**gamma
 
 
 def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduction: str = "mean"):
@@ -113,9 +118,11 @@ def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduct
     logp = log_softmax(logits, axis=1)
     logp_y = xp.take_along(logp, idx, axis=1)[:, 0]
     loss = -logp_y
-    if gamma:
+    if gamma >= 1:  # 1 - p_y by expm1, exact near 0; u^gamma has a finite slope at 0
+        loss = (-xp.expm1(logp_y)) ** gamma * loss
+    elif gamma:
         # log(1 - p_y) = log of the other classes' summed probability: exact where 1 - p_y
-        # would round to 0, so (1 - p_y)^gamma has a finite slope for every gamma > 0
+        # rounds to 0, where u^gamma with gamma < 1 would have an infinite slope
         others = xp.where(xp.one_hot(target, C, logp) > 0, -math.inf, logp)
         loss = xp.exp(logsumexp(others, axis=1) * gamma) * loss
     if alpha is not None:

@@ -118,12 +118,13 @@ def test_sigmoid_focal_loss_and_gradient_finite_for_any_gamma(gamma, alpha):
         rtol=1e-12)
 
 
-def test_sigmoid_focal_loss_small_factors_are_exact():
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+def test_sigmoid_focal_loss_small_factors_are_exact(gamma):
     """At logit 50 with label 1, 1 - p_t = sigmoid(-50) ~ 1.9e-22, not the 0 of 1 - sigmoid(50)."""
-    got = L.sigmoid_focal_loss(np.array([50.0]), np.array([1.0]), alpha=None, gamma=0.5,
+    got = L.sigmoid_focal_loss(np.array([50.0]), np.array([1.0]), alpha=None, gamma=gamma,
                                reduction="none")[0]
     s = 1.0 / (1.0 + np.exp(50.0))  # sigmoid(-50), exact in float64
-    np.testing.assert_allclose(got, s**0.5 * np.log1p(np.exp(-50.0)), rtol=1e-12)
+    np.testing.assert_allclose(got, s**gamma * np.log1p(np.exp(-50.0)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("gamma", [0.5, 2.0])
