@@ -5,7 +5,9 @@
 if any argument is a tensor, the others become tensors of its dtype on its device, so autograd
 flows through; otherwise everything is a NumPy array and float32 stays float32.
 
-Speed notes (see ``make bench``). NumPy evaluates a formula one operation at a time, each into a
+Speed notes (see ``make bench``). Large NumPy inputs of the losses marked ``@numpy_via_torch``
+are computed by torch on tensors that share the arrays' memory (no copy), and the result comes
+back as NumPy: torch fuses a loss into one pass where NumPy needs one per operation. NumPy evaluates a formula one operation at a time, each into a
 fresh temporary; on large arrays those temporaries are new memory pages (the page faults cost more
 than the arithmetic) and fall out of cache. ``row_blocks`` cuts large arrays into cache-sized
 blocks of rows so that a loss can be evaluated block by block (``_checks.elementwise``). On NumPy,
@@ -15,6 +17,7 @@ with a scalar. On torch, ``relu`` and ``softplus`` are single kernels.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -22,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 BLOCK_ELEMENTS = 1 << 15  # a NumPy block: 128 KiB of float32, small enough for L2 cache
+VIA_TORCH_ELEMENTS = 1 << 16  # from this size NumPy inputs go through torch (numpy_via_torch)
 
 
 def _out(x):
@@ -47,6 +51,10 @@ class _NumPy:
     def relu(x):
         """max(x, 0); its slope at 0 is 0 (as torch.relu's)."""
         return np.clip(x, 0.0, math.inf)
+
+    @staticmethod
+    def relu_(x):
+        return np.clip(x, 0.0, math.inf, out=_out(x))
 
     @staticmethod
     def softplus(x):
@@ -212,6 +220,12 @@ class _Torch:
         return torch.clamp(x, lo, hi)
 
     relu = staticmethod(torch.relu)
+
+    @staticmethod
+    def relu_(x):
+        """In place even on torch: only for a fresh sum or product, whose backward does not
+        need its own output (relu's backward keeps the result it overwrites with)."""
+        return x.relu_()
 
     @staticmethod
     def softplus(x):
@@ -397,3 +411,51 @@ def row_blocks(a) -> list[slice] | None:
     if rows >= a.shape[0]:
         return None
     return [slice(i, i + rows) for i in range(0, a.shape[0], rows)]
+
+
+def torch_views(*arrays):
+    """CPU tensors sharing the memory of NumPy ``arrays`` (``None`` entries pass), or ``None``.
+
+    ``None`` unless the first array is a floating-point NumPy array of at least
+    ``VIA_TORCH_ELEMENTS`` elements and every array can be shared as it is: float32, float64 or
+    integer, writeable (torch refuses read-only memory), no negative strides.
+    """
+    first = arrays[0]
+    if (type(first) is not np.ndarray or first.size < VIA_TORCH_ELEMENTS
+            or first.dtype not in (np.float32, np.float64)):
+        return None
+    for a in arrays:
+        if a is not None and not (
+            type(a) is np.ndarray and a.flags.writeable and min(a.strides, default=0) >= 0
+            and (a.dtype == first.dtype or a.dtype.kind in "iu")
+        ):
+            return None
+    return [None if a is None else torch.from_numpy(a) for a in arrays]
+
+
+def to_numpy(out):
+    """A tensor result as NumPy: an array, or a NumPy scalar for a 0-d tensor."""
+    if not isinstance(out, torch.Tensor):
+        return out
+    out = out.numpy()
+    return out[()] if out.ndim == 0 else out
+
+
+def numpy_via_torch(loss):
+    """Compute ``loss`` on large NumPy arrays with torch, on shared memory, and return NumPy.
+
+    The positional arguments that are arrays are viewed as tensors (``torch_views``); keyword
+    arrays (weights) follow them through ``as_arrays``. Anything that cannot be viewed, and
+    every small array, takes the loss's own NumPy path. The tensor path computes the same
+    formula (or torch's kernel that the tests check against it), so only the speed differs.
+    """
+    @functools.wraps(loss)
+    def wrapper(*args, **kwargs):
+        if type(args[0]) is np.ndarray and args[0].size >= VIA_TORCH_ELEMENTS:
+            views = torch_views(*(a if type(a) is np.ndarray else None for a in args))
+            if views is not None:
+                args = [v if v is not None else a for a, v in zip(args, views)]
+                return to_numpy(loss(*args, **kwargs))
+        return loss(*args, **kwargs)
+
+    return wrapper

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._backend import TORCH, as_arrays
+from ._backend import TORCH, as_arrays, numpy_via_torch
 from ._checks import (
     check_class_indices,
     check_no_nan,
@@ -80,6 +80,7 @@ def _bce_terms(xp, probs, target, weight):
     return loss if weight is None else xp.mul_(loss, weight)
 
 
+@numpy_via_torch
 def binary_cross_entropy_with_logits(
     logits, target, *, weight=None, pos_weight=None, reduction: str = "mean"
 ):

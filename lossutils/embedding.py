@@ -9,7 +9,7 @@ import math
 
 import torch.nn.functional as F
 
-from ._backend import TORCH, as_arrays
+from ._backend import TORCH, as_arrays, numpy_via_torch
 from ._checks import check_positive, check_reduction, check_same_shape, check_total, elementwise
 
 
@@ -23,6 +23,7 @@ def _distance(xp, a, b, p: float, eps: float):
     return xp.sum(d**p, axis=-1) ** (1.0 / p)
 
 
+@numpy_via_torch
 def triplet_margin_loss(anchor, positive, negative, *, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, reduction: str = "mean"):
     r"""Triplet loss :math:`\max(0, d(a, p) - d(a, n) + m)` with :math:`d` the p-norm distance.

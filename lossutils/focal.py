@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ._backend import as_arrays
+from ._backend import as_arrays, numpy_via_torch
 from ._checks import (
     check_class_indices,
     check_in_unit_interval,
@@ -26,6 +26,7 @@ def _check_gamma(gamma: float) -> None:
         raise ValueError(f"gamma must be >= 0 (gamma = 0 recovers cross-entropy), got {gamma!r}")
 
 
+@numpy_via_torch
 def sigmoid_focal_loss(logits, target, *, alpha: float | None = 0.25, gamma: float = 2.0,
                        reduction: str = "mean"):
     r"""Sigmoid focal loss :math:`-\alpha_t (1 - p_t)^\gamma \log p_t` (Lin et al., 2017).

@@ -3,16 +3,17 @@
 Each ``<loss>_grad`` takes the same arguments as its loss and returns an array shaped like the
 first argument: the derivative of the reduced loss ("mean" or "sum"). Chapter 2 onwards derive
 them; the tests check every one against torch autograd. Large arrays are computed block by block
-(``_checks.elementwise``), so the formula's temporaries stay in cache.
+(``_checks.elementwise``), so the formula's temporaries stay in cache, except where torch is
+faster on them (measured by ``make bench``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._backend import NP
+from ._backend import NP, TORCH, to_numpy, torch_views
 from ._checks import check_in_unit_interval, check_positive, check_same_shape, elementwise
-from .classification import _ce_terms
+from .classification import _bce_logits_terms, _ce_terms
 from .focal import _check_gamma
 from .margin import _mc_margins, _signed_labels
 from .stable import sigmoid
@@ -40,8 +41,15 @@ def mse_grad(pred, target, *, reduction: str = "mean"):
     return _map(lambda xp, p, t: xp.mul_(p - t, 2.0 / n), pred, target)
 
 
-def _map(terms, *arrays):
-    """``terms`` evaluated elementwise (block by block on large arrays)."""
+def _map(terms, *arrays, via_torch: bool = False):
+    """``terms(xp, *arrays)`` evaluated elementwise, block by block on large arrays.
+
+    ``via_torch=True``: large arrays are computed by torch on tensors that share their memory
+    (``_backend.torch_views``), for formulas where one torch kernel replaces several NumPy passes.
+    """
+    views = torch_views(*arrays) if via_torch else None
+    if views is not None:
+        return to_numpy(terms(TORCH, *views))
     return elementwise(NP, terms, "none", *arrays)
 
 
@@ -117,10 +125,10 @@ def binary_cross_entropy_with_logits_grad(logits, target, *, weight=None, pos_we
     weight, pos_weight = (None if w is None else np.asarray(w, dtype=x.dtype)
                           for w in (weight, pos_weight))
     return _map(lambda xp, x, t, w, pw: _bce_logits_grad_terms(x, t, w, pw, n),
-                x, t, weight, pos_weight)
+                x, t, weight, pos_weight, via_torch=True)  # torch's sigmoid is one pass
 
 
-def _bce_logits_grad_terms(x, t, weight, pos_weight, n):
+def _bce_logits_grad_terms(x, t, weight, pos_weight, n):  # the same on NumPy arrays and tensors
     s = sigmoid(x)
     if pos_weight is None:
         g = s - t
@@ -173,18 +181,20 @@ def sigmoid_focal_loss_grad(logits, target, *, alpha: float | None = 0.25, gamma
     """
     _check_gamma(gamma)
     x, t, n = _pair(logits, target, reduction)
-    return _map(lambda xp, x, t: _focal_grad_terms(x, t, alpha, gamma, n), x, t)
+    return _map(lambda xp, x, t: _focal_grad_terms(xp, x, t, alpha, gamma, n), x, t)
 
 
-def _focal_grad_terms(x, t, alpha, gamma, n):
+def _focal_grad_terms(xp, x, t, alpha, gamma, n):
     p, q = sigmoid(x), sigmoid(-x)
-    ce = np.maximum(x, 0.0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    ce = _bce_logits_terms(xp, x, t)
     u = p * (1.0 - t) + q * t
     g = u**gamma * (p - t)
     if gamma:
         # at u = 0 the model is certain and right: p * q = 0 there, and so is this term
-        u_safe = np.where(u > 0, u, 1.0)
-        g = g + np.where(u > 0, gamma * u_safe ** (gamma - 1.0) * (1.0 - 2.0 * t) * p * q * ce, 0.0)
+        inside = u > 0
+        u_safe = xp.where(inside, u, 1.0)
+        g = g + xp.where(inside, gamma * u_safe ** (gamma - 1.0) * (1.0 - 2.0 * t) * p * q * ce,
+                         0.0)
     if alpha is not None:
         g = (alpha * t + (1.0 - alpha) * (1.0 - t)) * g
     return g / n

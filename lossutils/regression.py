@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch.nn.functional as F
 
-from ._backend import TORCH, as_arrays
+from ._backend import TORCH, as_arrays, numpy_via_torch
 from ._checks import (
     check_in_unit_interval,
     check_positive,
@@ -43,6 +43,7 @@ def _regression(terms, torch_kernel, pred, target, reduction, **options):
     return check_total(xp, out, reduction, pred=pred, target=target)
 
 
+@numpy_via_torch
 def mse(pred, target, *, reduction: str = "mean"):
     r"""Mean squared error :math:`\frac1n \sum_i (\hat y_i - y_i)^2`.
 
@@ -63,6 +64,7 @@ def _mse_terms(xp, pred, target):
     return xp.square_(pred - target)
 
 
+@numpy_via_torch
 def mae(pred, target, *, reduction: str = "mean"):
     r"""Mean absolute error :math:`\frac1n \sum_i |\hat y_i - y_i|`.
 
@@ -79,6 +81,7 @@ def _mae_terms(xp, pred, target):
     return xp.abs_(pred - target)
 
 
+@numpy_via_torch
 def huber(pred, target, *, delta: float = 1.0, reduction: str = "mean"):
     r"""Huber loss: quadratic near zero, linear with slope ``delta`` beyond it.
 
@@ -168,6 +171,7 @@ def _msle_terms(xp, pred, target):
     return xp.square_(xp.sub_(xp.log1p(pred), xp.log1p(target)))
 
 
+@numpy_via_torch
 def quantile(pred, target, *, q: float = 0.5, reduction: str = "mean"):
     r"""Quantile (pinball) loss :math:`\max(q u, (q - 1) u)` with :math:`u = y - \hat y`.
 

@@ -5,6 +5,8 @@ evaluated block by block. Here each written formula (the NumPy path) is checked 
 kernel on ordinary and extreme inputs, and the blocked evaluation against the one-go evaluation.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -252,3 +254,77 @@ def test_blocked_gradients_equal_one_go(name, monkeypatch):
     whole = grad(a, b, **options)
     monkeypatch.setattr(_backend, "BLOCK_ELEMENTS", 12)
     np.testing.assert_allclose(grad(a, b, **options), whole, rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# large NumPy arrays computed by torch on shared memory
+
+VIA_TORCH = ("mse", "mae", "huber", "quantile", "bce_with_logits", "bce_with_logits_weighted",
+             "sigmoid_focal_loss", "sigmoid_focal_loss_gamma", "hinge", "squared_hinge")
+
+
+def _formula_then_via_torch(monkeypatch, call):
+    """``call()`` on the NumPy formula path, then on the torch path (a tiny threshold)."""
+    monkeypatch.setattr(_backend, "VIA_TORCH_ELEMENTS", 10**12)
+    formula = call()
+    monkeypatch.setattr(_backend, "VIA_TORCH_ELEMENTS", 16)
+    return formula, call()
+
+
+@pytest.mark.parametrize("name", VIA_TORCH)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_numpy_through_torch_equals_the_numpy_formula(name, dtype, monkeypatch):
+    fn, kind, options = BLOCKED[name]
+    a, b = (v.astype(dtype) for v in _inputs(kind, (53, 7)))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for reduction in REDUCTIONS:
+        formula, via = _formula_then_via_torch(
+            monkeypatch, lambda: fn(a, b, reduction=reduction, **options))
+        assert type(via) is type(formula) and via.dtype == dtype  # NumPy in, NumPy out
+        np.testing.assert_allclose(via, formula, rtol=tol, atol=tol)
+
+
+def test_large_triplet_through_torch_equals_the_numpy_formula(monkeypatch):
+    a, p, n = (rng.normal(size=(30, 4)) for _ in range(3))
+    for margin in (1.0, 0.0):
+        formula, via = _formula_then_via_torch(
+            monkeypatch, lambda: L.triplet_margin_loss(a, p, n, margin=margin, reduction="none"))
+        assert isinstance(via, np.ndarray)
+        np.testing.assert_allclose(via, formula, rtol=1e-12)
+
+
+def test_large_bce_gradient_through_torch_equals_the_numpy_formula(monkeypatch):
+    grad, kind, options = GRADS["bce_with_logits"]
+    a, b = _inputs(kind, (53, 7))
+    for opts in (options, {}):
+        formula, via = _formula_then_via_torch(monkeypatch, lambda: grad(a, b, **opts))
+        assert isinstance(via, np.ndarray) and via.dtype == a.dtype
+        np.testing.assert_allclose(via, formula, rtol=1e-12, atol=1e-15)
+
+
+def test_arrays_torch_cannot_share_take_the_numpy_path(monkeypatch):
+    """Read-only, reversed and mixed-precision arrays are computed by NumPy, without warnings."""
+    monkeypatch.setattr(_backend, "VIA_TORCH_ELEMENTS", 16)
+    a, b = rng.normal(size=64), rng.normal(size=64)
+    frozen = a.copy()
+    frozen.setflags(write=False)
+    for pred, target in ((frozen, b), (a[::-1], b), (a.astype(np.float32), b)):
+        assert _backend.torch_views(pred, target) is None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_allclose(L.mse(pred, target), np.mean((pred - target) ** 2),
+                                       rtol=1e-6)
+
+
+def test_large_arrays_take_the_torch_path_and_keep_the_checks():
+    n = _backend.VIA_TORCH_ELEMENTS
+    pred, target = rng.normal(size=n), rng.normal(size=n)
+    assert _backend.torch_views(pred, target) is not None
+    assert isinstance(L.huber(pred, target), np.float64)
+    labels = np.ones(n)
+    labels[-1] = 0.0
+    with pytest.raises(ValueError, match=r"\{-1, \+1\}"):
+        L.hinge(pred, labels)
+    pred[7] = np.nan
+    with pytest.raises(ValueError, match="pred contains NaN"):
+        L.mse(pred, target)
