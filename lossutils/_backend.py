@@ -57,10 +57,13 @@ class _NumPy:
         return np.clip(x, 0.0, math.inf, out=_out(x))
 
     @staticmethod
-    def softplus(x):
-        """log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|}), finite for any x."""
+    def softplus(x, beta=1.0):
+        """log(1 + e^{beta x}) / beta = max(x, 0) + log(1 + e^{-beta |x|}) / beta, finite for any x."""
         m = np.clip(x, 0.0, math.inf)
-        return np.add(np.log1p(np.exp(np.subtract(x, m + m))), m)
+        if beta == 1.0:
+            return np.add(np.log1p(np.exp(np.subtract(x, m + m))), m)
+        tail = np.log1p(np.exp(np.multiply(np.subtract(x, m + m), beta)))
+        return np.add(np.divide(tail, beta, out=_out(tail)), m)
 
     @staticmethod
     def add_scaled(x, y, alpha):
@@ -228,9 +231,9 @@ class _Torch:
         return x.relu_()
 
     @staticmethod
-    def softplus(x):
-        # one kernel; above the threshold it returns x, where log(1 + e^{-x}) < 4e-18 x
-        return F.softplus(x, beta=1.0, threshold=40.0)
+    def softplus(x, beta=1.0):
+        # one kernel; where beta x > 40 it returns x, off by log(1 + e^{-beta x}) / beta < 5e-18 x
+        return F.softplus(x, beta=beta, threshold=40.0)
 
     @staticmethod
     def add_scaled(x, y, alpha):
@@ -283,7 +286,8 @@ class _Torch:
 
     @staticmethod
     def take_along(x, idx, axis):
-        return torch.take_along_dim(x, idx, dim=axis)
+        # gather, not take_along_dim: on CPU gather rejects an index out of range
+        return torch.gather(x, axis, idx)
 
     @staticmethod
     def moveaxis(x, src, dst):

@@ -118,14 +118,14 @@ def check_in_unit_interval(value: float, name: str, *, open_interval: bool = Tru
         raise ValueError(f"{name} must lie {bounds}, got {value!r}")
 
 
-def check_class_indices(xp, target, n_classes: int) -> None:
-    """Class-index targets must be integers in [0, C)."""
+def check_class_indices(xp, target, n_classes: int, *, check_range: bool = True) -> None:
+    """Class-index targets must be integers in [0, C) (only their dtype if not ``check_range``)."""
     if not xp.is_integer(target):
         raise ValueError(
             f"target of dtype {target.dtype} is neither class indices (integers) nor per-class "
             "probabilities of the logits' shape; pass integer labels, e.g. target.astype(int)"
         )
-    if xp.size(target):
+    if check_range and xp.size(target):
         lo, hi = xp.aminmax(target)  # one pass over the labels
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi

@@ -56,6 +56,22 @@ def binary_cross_entropy(probs, target, *, weight=None, reduction: str = "mean")
     check_reduction(reduction)
     xp, probs, target, weight = as_arrays(probs, target, weight)
     check_same_shape(probs, target, ("probs", "target"))
+    if xp is TORCH and probs.is_cpu:
+        try:  # torch's CPU kernel checks the range in its own pass
+            out = F.binary_cross_entropy(probs, target, weight=weight, reduction=reduction)
+        except RuntimeError:
+            _check_probabilities(xp, probs)
+            raise
+        return check_total(xp, out, reduction, target=target)
+    _check_probabilities(xp, probs)
+    if xp is TORCH:
+        out = F.binary_cross_entropy(probs, target, weight=weight, reduction=reduction)
+    else:
+        out = elementwise(xp, _bce_terms, reduction, probs, target, weight)
+    return check_total(xp, out, reduction, target=target)
+
+
+def _check_probabilities(xp, probs):
     lo, hi = xp.aminmax(probs) if xp.size(probs) else (0, 1)  # one pass
     if lo != lo:  # min propagates NaN
         check_no_nan(xp, probs, "probs")
@@ -66,11 +82,6 @@ def binary_cross_entropy(probs, target, *, weight=None, reduction: str = "mean")
             "these look like logits; use binary_cross_entropy_with_logits(logits, target), which "
             "applies the sigmoid itself and is stable"
         )
-    if xp is TORCH:
-        out = F.binary_cross_entropy(probs, target, weight=weight, reduction=reduction)
-    else:
-        out = elementwise(xp, _bce_terms, reduction, probs, target, weight)
-    return check_total(xp, out, reduction, target=target)
 
 
 def _bce_terms(xp, probs, target, weight):
@@ -156,8 +167,12 @@ def _ce_terms(logits, target, weight, label_smoothing):
     return xp, logits, logp, q * weight, xp.sum(onehot * weight)
 
 
-def _ce_inputs(logits, target, weight, label_smoothing):
-    """Checked inputs of the cross-entropy: ``(xp, logits, target, weight)``."""
+def _ce_inputs(logits, target, weight, label_smoothing, check_range=True):
+    """Checked inputs of the cross-entropy: ``(xp, logits, target, weight)``.
+
+    ``check_range=False`` leaves the range of class indices to the caller (torch's CPU kernel
+    checks it in the pass it makes anyway).
+    """
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     xp, logits, target, weight = as_arrays(logits, target, weight, float_others=False)
@@ -182,7 +197,7 @@ def _ce_inputs(logits, target, weight, label_smoothing):
             f"{tuple(logits.shape)} it must be "
             f"class indices of shape {expected} or probabilities of shape {tuple(logits.shape)}"
         )
-    check_class_indices(xp, target, C)
+    check_class_indices(xp, target, C, check_range=check_range)
     return xp, logits, target, weight
 
 
@@ -236,14 +251,28 @@ def _ce_index_terms(xp, logp, target, weight, eps):
     return -(1.0 - eps) * logp_y - eps / logp.shape[-1] * xp.sum(w_logp, axis=-1)
 
 
+NO_IGNORED_CLASS = -(2**63)  # torch skips targets equal to ignore_index (-100 by default)
+
+
 def _cross_entropy_torch(logits, target, weight, label_smoothing, reduction):
-    """torch's fused kernel after the same checks as :func:`_ce_terms`."""
-    xp, logits, target, weight = _ce_inputs(logits, target, weight, label_smoothing)
+    """torch's fused kernel after the same checks as :func:`_ce_terms`.
+
+    On CPU the kernel checks every class index in its own pass (no index is ignored), and an
+    index out of range is then reported as :func:`_ce_inputs` reports it; elsewhere that check
+    runs first, since the device reports a bad index only as an assertion failure.
+    """
+    on_cpu = isinstance(logits, torch.Tensor) and logits.is_cpu
+    xp, logits, target, weight = _ce_inputs(logits, target, weight, label_smoothing,
+                                            check_range=not on_cpu)
     probabilities = tuple(target.shape) == tuple(logits.shape)
     if not probabilities and target.dtype != torch.int64:
         target = target.long()
-    out = F.cross_entropy(logits, target, weight=weight, label_smoothing=label_smoothing,
-                          reduction=reduction)
+    try:
+        out = F.cross_entropy(logits, target, weight=weight, ignore_index=NO_IGNORED_CLASS,
+                              label_smoothing=label_smoothing, reduction=reduction)
+    except IndexError:
+        check_class_indices(xp, target, logits.shape[1])
+        raise
     return check_total(xp, out, reduction, logits=logits, target=target if probabilities else None)
 
 

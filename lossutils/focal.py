@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ._backend import as_arrays, numpy_via_torch
+from ._backend import TORCH, as_arrays, numpy_via_torch
 from ._checks import (
     check_class_indices,
     check_in_unit_interval,
@@ -114,18 +114,26 @@ def softmax_focal_loss(logits, target, *, gamma: float = 2.0, alpha=None, reduct
             f"{tuple(logits.shape)} and {tuple(target.shape)}"
         )
     C = logits.shape[1]
-    check_class_indices(xp, target, C)
+    on_cpu = xp is TORCH and logits.is_cpu  # there the gather below checks the index range
+    check_class_indices(xp, target, C, check_range=not on_cpu)
     idx = target[:, None] if xp.name == "numpy" else target.long()[:, None]
     logp = log_softmax(logits, axis=1)
-    logp_y = xp.take_along(logp, idx, axis=1)[:, 0]
-    loss = -logp_y
-    if gamma >= 1:  # 1 - p_y by expm1, exact near 0; u^gamma has a finite slope at 0
-        loss = (-xp.expm1(logp_y)) ** gamma * loss
+    try:
+        logp_y = xp.take_along(logp, idx, axis=1)[:, 0]
+    except RuntimeError:
+        check_class_indices(xp, target, C)
+        raise
+    if gamma == 2:  # the default: (1 - p_y)^2 = expm1(log p_y)^2, one operation fewer
+        loss = xp.rsub_(0.0, xp.square_(xp.expm1(logp_y)) * logp_y)
+    elif gamma >= 1:  # 1 - p_y by expm1, exact near 0; u^gamma has a finite slope at 0
+        loss = (-xp.expm1(logp_y)) ** gamma * -logp_y
     elif gamma:
         # log(1 - p_y) = log of the other classes' summed probability: exact where 1 - p_y
         # rounds to 0, where u^gamma with gamma < 1 would have an infinite slope
         others = xp.where(xp.one_hot(target, C, logp) > 0, -math.inf, logp)
-        loss = xp.exp(logsumexp(others, axis=1) * gamma) * loss
+        loss = xp.exp(logsumexp(others, axis=1) * gamma) * -logp_y
+    else:
+        loss = -logp_y
     if alpha is not None:
         alpha = xp.cast(alpha, logits)
         if tuple(alpha.shape) != (C,):

@@ -100,7 +100,7 @@ def _mc_margins(scores, target, margin):
     return xp, scores, _mc_terms(xp, scores, target, margin)
 
 
-def _mc_inputs(scores, target):
+def _mc_inputs(scores, target, check_range=True):
     xp, scores, target = as_arrays(scores, target, float_others=False)
     if scores.ndim != 2 or tuple(target.shape) != (scores.shape[0],):
         raise ValueError(
@@ -108,7 +108,7 @@ def _mc_inputs(scores, target):
             f"{tuple(scores.shape)} and {tuple(target.shape)}; pass one integer label in "
             "[0, C) per row of scores"
         )
-    check_class_indices(xp, target, scores.shape[1])
+    check_class_indices(xp, target, scores.shape[1], check_range=check_range)
     return xp, scores, target
 
 
@@ -134,10 +134,16 @@ def multiclass_hinge(scores, target, *, margin: float = 1.0, reduction: str = "m
     Recognition"; CS231n's SVM loss. Used in chapter 6.
     """
     check_reduction(reduction)
-    xp, scores, target = _mc_inputs(scores, target)
+    on_cpu = isinstance(scores, torch.Tensor) and scores.is_cpu
+    # torch's CPU kernel checks the class indices' range in its own pass
+    xp, scores, target = _mc_inputs(scores, target, check_range=not on_cpu)
     if xp is TORCH:
-        # torch's kernel averages over the C classes; this loss sums over them
-        out = F.multi_margin_loss(scores, target.long(), margin=margin, reduction=reduction)
+        try:
+            # torch's kernel averages over the C classes; this loss sums over them
+            out = F.multi_margin_loss(scores, target.long(), margin=margin, reduction=reduction)
+        except RuntimeError:
+            check_class_indices(xp, target, scores.shape[1])
+            raise
         return check_total(xp, out * scores.shape[1], reduction, scores=scores)
     m = _mc_terms(xp, scores, target, margin)
     return reduce(xp, xp.sum(m, axis=1), reduction, scores=scores)

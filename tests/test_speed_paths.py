@@ -120,10 +120,13 @@ def test_stable_primitives_formula_equals_torch_kernel():
                                    rtol=1e-12, atol=1e-300)
 
 
-def test_torch_softplus_is_the_stable_formula():
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_torch_softplus_is_the_stable_formula(beta):
     x = np.concatenate([LOGITS, np.linspace(-60, 60, 241)])
-    np.testing.assert_allclose(_backend.TORCH.softplus(torch.tensor(x)).numpy(),
-                               _backend.NP.softplus(x), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(_backend.TORCH.softplus(torch.tensor(x), beta=beta).numpy(),
+                               _backend.NP.softplus(x, beta=beta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(_backend.NP.softplus(x, beta=beta),
+                               np.logaddexp(0.0, beta * x) / beta, rtol=1e-15, atol=1e-300)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +219,22 @@ def test_torch_path_names_nan_and_bad_input():
         L.msle(torch.tensor([-1.0, 2.0]), torch.zeros(2))
     with pytest.raises(ValueError, match="target contains NaN"):
         L.cross_entropy(np.zeros((1, 2)), np.array([[np.nan, 1.0]]))
+
+
+@pytest.mark.parametrize("bad", [-100, -1, 3])
+def test_class_index_checks_left_to_the_cpu_kernel_still_name_the_index(bad):
+    """On CPU tensors the range of class indices is checked by torch's kernel, which ignores no
+    index here (torch would skip -100), and the error is still lossutils' own."""
+    z, t = torch.zeros(4, 3), torch.tensor([0, 1, bad, 2])
+    calls = (lambda: L.cross_entropy(z, t),
+             lambda: L.cross_entropy(z, t, weight=torch.ones(3), label_smoothing=0.1),
+             lambda: L.cross_entropy(z[:, :, None].expand(4, 3, 2), t[:, None].expand(4, 2)),
+             lambda: L.multiclass_hinge(z, t),
+             lambda: L.softmax_focal_loss(z, t),
+             lambda: L.softmax_focal_loss(z, t, gamma=0.5))
+    for call in calls:
+        with pytest.raises(ValueError, match=f"class index {bad} is out of range for 3 classes"):
+            call()
 
 
 def test_ties_take_the_analytic_gradient():
