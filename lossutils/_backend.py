@@ -363,12 +363,16 @@ def as_arrays(first, *others, float_others: bool = True):
     passes through. With ``float_others=False`` integer arrays among ``others`` (class indices)
     keep an integer dtype.
     """
-    if type(first) is torch.Tensor and first.is_floating_point() and all(
-        a is None or (type(a) is torch.Tensor and a.device == first.device
-                      and (a.dtype == first.dtype or not (float_others or a.is_floating_point())))
-        for a in others
-    ):  # the common case in a training loop: nothing to convert
-        return (TORCH, first, *others)
+    if type(first) is torch.Tensor and first.is_floating_point():
+        # the common case in a training loop: tensors on one device, nothing to convert
+        for a in others:
+            if a is not None and not (
+                type(a) is torch.Tensor and a.device == first.device
+                and (a.dtype == first.dtype or not (float_others or a.is_floating_point()))
+            ):
+                break
+        else:
+            return (TORCH, first, *others)
     tensor = next((a for a in (first, *others) if isinstance(a, torch.Tensor)), None)
     if tensor is None:
         first = np.asarray(first)

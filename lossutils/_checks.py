@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._backend import row_blocks
+from ._backend import NP, row_blocks
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -41,7 +41,9 @@ def check_total(xp, out, reduction: str, **inputs):
     accelerator that read would wait for the device, so it is skipped there (as it is for
     ``reduction="none"``, where finding a NaN takes a full pass over the data).
     """
-    if reduction != "none" and inputs and xp.cheap_scalar(out) and math.isnan(xp.to_float(out)):
+    if reduction == "none" or not inputs or not xp.cheap_scalar(out):
+        return out
+    if math.isnan(xp.to_float(out)):
         for name, x in inputs.items():
             if x is not None:
                 check_no_nan(xp, x, name)
@@ -59,13 +61,13 @@ def elementwise(xp, terms, reduction: str, *arrays, per_row: bool = False, **opt
     """
     first = arrays[0]
     blocks = None
-    if xp.name == "numpy" and not (per_row and first.ndim < 2):
+    if xp is NP and not (per_row and first.ndim < 2):
         blocks = row_blocks(first)
     if blocks is None:
         values = terms(xp, *arrays, **options)
         if reduction == "none":
             return values
-        return xp.mean(values) if reduction == "mean" else xp.sum(values)
+        return values.mean() if reduction == "mean" else values.sum()
     arrays = [a if a is None or a.shape == first.shape else np.broadcast_to(a, first.shape)
               for a in arrays]
     shape = first.shape[:-1] if per_row else first.shape

@@ -26,14 +26,15 @@ def _all_signs(xp, target) -> bool:
     Large CPU tensors are read through NumPy (``|y| == 1`` there takes half the time of torch's
     ``aminmax``); small tensors, where each call costs more than the pass, use ``aminmax``.
     """
-    if xp is TORCH and target.is_cpu and target.numel() >= VIA_TORCH_ELEMENTS:
-        xp, target = NP, target.detach().numpy()
-    if xp is NP:
-        return bool((np.abs(target) == 1.0).all())
-    if not target.numel():
-        return True
-    lo, hi = torch.aminmax(target.abs())
-    return lo.item() == 1.0 and hi.item() == 1.0
+    if xp is TORCH:
+        n = target.numel()
+        if n < VIA_TORCH_ELEMENTS or not target.is_cpu:
+            if not n:
+                return True
+            lo, hi = torch.aminmax(target.abs())
+            return lo.item() == 1.0 and hi.item() == 1.0
+        target = target.detach().numpy()
+    return bool((np.abs(target) == 1.0).all())
 
 
 def _signed_labels(xp, target) -> None:
