@@ -13,7 +13,7 @@ import numpy as np
 
 from ._backend import NP, TORCH, to_numpy, torch_views
 from ._checks import check_in_unit_interval, check_positive, check_same_shape, elementwise
-from .classification import _bce_logits_terms, _ce_terms
+from .classification import _ce_terms
 from .focal import _check_gamma
 from .margin import _mc_margins, _signed_labels
 from .stable import sigmoid
@@ -79,7 +79,7 @@ def huber_grad(pred, target, *, delta: float = 1.0, reduction: str = "mean"):
     """
     check_positive(delta, "delta")
     pred, target, n = _pair(pred, target, reduction)
-    return _map(lambda xp, p, t: xp.mul_(xp.clip(p - t, -delta, delta), 1.0 / n), pred, target)
+    return _map(lambda xp, p, t: xp.mul_(xp.clip_(p - t, -delta, delta), 1.0 / n), pred, target)
 
 
 def log_cosh_grad(pred, target, *, reduction: str = "mean"):
@@ -185,19 +185,32 @@ def sigmoid_focal_loss_grad(logits, target, *, alpha: float | None = 0.25, gamma
 
 
 def _focal_grad_terms(xp, x, t, alpha, gamma, n):
-    p, q = sigmoid(x), sigmoid(-x)
-    ce = _bce_logits_terms(xp, x, t)
-    u = p * (1.0 - t) + q * t
-    g = u**gamma * (p - t)
+    # p = sigma(x) and q = sigma(-x) from one e = exp(-|x|): sigma(|x|) = 1 / (1 + e) and
+    # sigma(-|x|) = e / (1 + e), blended with the 0/1 mask of x >= 0 (each one exact, no 1 - p)
+    m = xp.maximum(x, 0.0)
+    e = xp.exp_(xp.add_(m * -2.0, x))
+    r = 1.0 / (1.0 + e)
+    s = xp.astype(x >= 0, x)
+    p = xp.mul_(xp.add_(xp.mul_(1.0 - s, e), s), r)
+    q = xp.mul_(xp.add_(s * e, 1.0 - s), r)
+    ce = xp.add_(xp.sub_(m, x * t), xp.log1p_(e))  # max(x, 0) - x y + log(1 + e^{-|x|})
+    u = xp.add_(xp.mul_(1.0 - t, p), q * t)  # 1 - p_t
+    g = xp.mul_(u * u if gamma == 2 else u**gamma, p - t)
     if gamma:
-        # at u = 0 the model is certain and right: p * q = 0 there, and so is this term
-        inside = u > 0
-        u_safe = xp.where(inside, u, 1.0)
-        g = g + xp.where(inside, gamma * u_safe ** (gamma - 1.0) * (1.0 - 2.0 * t) * p * q * ce,
-                         0.0)
+        # gamma u^(gamma - 1) (1 - 2y) p q CE; at u = 0 the model is certain and right, p q = 0
+        # there, and so is the term (for gamma < 1, u^(gamma - 1) is infinite at 0: masked)
+        term = xp.mul_(xp.mul_(xp.mul_((1.0 - 2.0 * t) * gamma, p), q), ce)
+        if gamma == 2:
+            g = xp.add_(g, xp.mul_(term, u))
+        elif gamma >= 1:
+            g = xp.add_(g, xp.mul_(term, u ** (gamma - 1.0)))
+        else:
+            inside = u > 0
+            u_safe = xp.where(inside, u, 1.0)
+            g = xp.add_(g, xp.where(inside, xp.mul_(term, u_safe ** (gamma - 1.0)), 0.0))
     if alpha is not None:
-        g = (alpha * t + (1.0 - alpha) * (1.0 - t)) * g
-    return g / n
+        g = xp.mul_(g, (2.0 * alpha - 1.0) * t + (1.0 - alpha))  # alpha y + (1 - alpha)(1 - y)
+    return xp.mul_(g, 1.0 / n)
 
 
 def hinge_grad(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
