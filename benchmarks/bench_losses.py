@@ -10,7 +10,8 @@
 
 Ours and torch's runs are interleaved (the machine is shared, so timings drift): the training
 table gives the median, with its quartiles, of the ratio of two adjacent short blocks of steps
-over a few seconds; the array table the best of many interleaved runs. A ratio over its goal is
+over a few seconds; the array table the best time of many interleaved runs and the median of
+the ratios of adjacent runs. A ratio over its goal is
 marked with ``!``. Large NumPy inputs of some losses are computed by torch on shared memory
 (``lossutils._backend.numpy_via_torch``), so their NumPy column is close to torch's.
 ``make bench`` runs it (a couple of minutes); ``--quick`` takes a fraction of that.
@@ -36,6 +37,7 @@ import lossutils as L  # noqa: E402
 
 TRAIN_GOAL, TORCH_GOAL, NUMPY_GOAL = 1.05, 1.2, 1.5
 MIN_ROUNDS = 21
+BLOCK_RUNS = 3
 PAIRWISE_MAX_BATCH = 1024  # batch_hard_triplet_loss builds a B x B matrix
 N_CLASSES = 10
 EMBED_DIM = 16
@@ -217,21 +219,33 @@ def bench_training(name: str, batch: int, budget_s: float, block_s: float) -> di
 
 
 def best_ms(fns: dict, runs: int, budget_s: float) -> dict:
-    """Best wall time of each function in milliseconds, running them in turn (interleaved)."""
+    """Best wall time of each function in milliseconds, running them in turn (interleaved), and
+    ``ratio_<key>``: the median over rounds of its time over the ``"torch"`` entry's time in the
+    same round (steadier than the ratio of the best times when the machine's noise comes and goes).
+    """
     for fn in fns.values():
         if fn is not None:
             fn()  # warm-up (allocations, lazy init)
-    best = {k: float("inf") for k in fns}
+    times = {k: [] for k, fn in fns.items() if fn is not None}
+    keys = list(times)
     start = time.perf_counter()
-    done = 0
-    while done < 3 or (done < runs and time.perf_counter() - start < budget_s):
-        for k, fn in fns.items():
-            if fn is not None:
+    while len(times["torch"]) < 5 or (len(times["torch"]) < runs
+                                      and time.perf_counter() - start < budget_s):
+        # what runs just before a function (its cache and allocator state) changes its time:
+        # each runs a block of BLOCK_RUNS, the best of which counts, in every position in turn
+        r = len(times["torch"]) % len(keys)
+        for k in keys[r:] + keys[:r]:
+            block = []
+            for _ in range(BLOCK_RUNS):
                 t0 = time.perf_counter()
-                fn()
-                best[k] = min(best[k], time.perf_counter() - t0)
-        done += 1
-    return {k: (v * 1e3 if fns[k] is not None else float("nan")) for k, v in best.items()}
+                fns[k]()
+                block.append(time.perf_counter() - t0)
+            times[k].append(min(block))
+    out = {k: (min(times[k]) * 1e3 if k in times else float("nan")) for k in fns}
+    for k in fns:
+        out[f"ratio_{k}"] = (statistics.median(a / b for a, b in zip(times[k], times["torch"]))
+                             if k in times else float("nan"))
+    return out
 
 
 def _backward(loss_fn, args):
@@ -276,7 +290,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     train_s, block_s = (0.5, 0.004) if args.quick else (3.0, 0.005)
-    runs, budget_s = (10, 0.3) if args.quick else (40, 1.5)
+    runs, budget_s = (10, 0.3) if args.quick else (400, 2.0)
     names = args.only or list(CASES)
     print(f"torch {torch.__version__} ({torch.get_num_threads()} thread(s)), numpy "
           f"{np.__version__} (ufuncs on 1 thread), float32; '!' marks a ratio over its goal")
@@ -300,7 +314,8 @@ def main(argv=None) -> None:
                       flush=True)
 
     if not args.skip_arrays:
-        print(f"\nLoss alone on large arrays: best milliseconds over interleaved runs "
+        print(f"\nLoss alone on large arrays: best milliseconds over interleaved runs, ratios = "
+              "median over the runs of the ratio to torch's run beside it "
               f"(goals: np/torch <= {NUMPY_GOAL}, ours/torch <= {TORCH_GOAL}; NumPy's backward "
               "is the analytic <loss>_grad, nan where there is none)")
         header = (f"{'loss':24s} {'elements':>8s} {'mode':8s} {'numpy':>8s} {'ours-torch':>10s} "
@@ -314,11 +329,11 @@ def main(argv=None) -> None:
                 continue
             for n in (int(s) for s in args.sizes):
                 for row in bench_arrays(name, n, rng, runs, budget_s):
-                    np_ratio = row["numpy"] / row["torch"]
+                    np_ratio = row["ratio_numpy"]
                     np_cell = _mark(np_ratio, NUMPY_GOAL) if np_ratio == np_ratio else "   -   "
                     print(f"{name:24s} {n:8.0e} {row['mode']:8s} {row['numpy']:8.3f} "
                           f"{row['ours-torch']:10.3f} {row['torch']:8.3f} {np_cell:>8s} "
-                          f"{_mark(row['ours-torch'] / row['torch'], TORCH_GOAL):>10s}",
+                          f"{_mark(row['ratio_ours-torch'], TORCH_GOAL):>10s}",
                           flush=True)
 
 
