@@ -260,7 +260,7 @@ class _Torch:
     @staticmethod
     def sub_product(c, x, y):
         # one kernel instead of two
-        return torch.addcmul(torch.full((), c, dtype=x.dtype, device=x.device), x, y, value=-1)
+        return torch.addcmul(_constant(c, x.dtype, x.device), x, y, value=-1)
 
     @staticmethod
     def aminmax(x):
@@ -347,6 +347,17 @@ class _Torch:
 
 
 NP, TORCH = _NumPy(), _Torch()
+
+
+@functools.lru_cache(maxsize=64)
+def _constant(c, dtype, device):
+    """A 0-d tensor holding ``c``, made once: creating it costs as much as a small loss's kernel.
+
+    Only ever read (an input of out-of-place operations); made outside inference mode so that it
+    is an ordinary tensor wherever it is used.
+    """
+    with torch.inference_mode(False):
+        return torch.full((), c, dtype=dtype, device=device)
 
 
 def namespace(x):
