@@ -5,14 +5,16 @@
 if any argument is a tensor, the others become tensors of its dtype on its device, so autograd
 flows through; otherwise everything is a NumPy array and float32 stays float32.
 
-Speed notes (see ``make bench``). Large NumPy inputs of the losses marked ``@numpy_via_torch``
-are computed by torch on tensors that share the arrays' memory (no copy), and the result comes
-back as NumPy: torch fuses a loss into one pass where NumPy needs one per operation. NumPy evaluates a formula one operation at a time, each into a
+Speed notes (see ``make bench``). NumPy evaluates a formula one operation at a time, each into a
 fresh temporary; on large arrays those temporaries are new memory pages (the page faults cost more
 than the arithmetic) and fall out of cache. ``row_blocks`` cuts large arrays into cache-sized
-blocks of rows so that a loss can be evaluated block by block (``_checks.elementwise``). On NumPy,
-``maximum``/``minimum`` against a number use ``clip``, several times faster than ``np.maximum``
-with a scalar. On torch, ``relu`` and ``softplus`` are single kernels.
+blocks of rows so that a loss can be evaluated block by block (``_checks.elementwise``). Where
+torch is faster still (a fused kernel, or fewer passes), the loss is marked ``@numpy_via_torch``:
+its large NumPy inputs are computed by torch on tensors that share the arrays' memory (no copy),
+and the result comes back as NumPy. On NumPy, ``maximum``/``minimum`` against a number use
+``clip``, several times faster than ``np.maximum`` with a scalar. On torch, ``relu`` and
+``softplus`` are single kernels, and every torch operation costs a few microseconds however
+small its input, which is what a training step at batch 256 feels.
 """
 
 from __future__ import annotations
