@@ -243,7 +243,7 @@ def best_ms(fns: dict, runs: int, budget_s: float) -> dict:
             times[k].append(min(block))
     out = {k: (min(times[k]) * 1e3 if k in times else float("nan")) for k in fns}
     for k in fns:
-        out[f"ratio_{k}"] = (statistics.median(a / b for a, b in zip(times[k], times["torch"]))
+        out[f"ratio_{k}"] = (statistics.median(a / b for a, b in zip(times[k], times["torch"], strict=True))
                              if k in times else float("nan"))
     return out
 

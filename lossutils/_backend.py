@@ -479,7 +479,7 @@ def numpy_via_torch(loss):
         if type(args[0]) is np.ndarray and args[0].size >= VIA_TORCH_ELEMENTS:
             views = torch_views(*(a if type(a) is np.ndarray else None for a in args))
             if views is not None:
-                args = [v if v is not None else a for a, v in zip(args, views)]
+                args = [v if v is not None else a for a, v in zip(args, views, strict=True)]
                 return to_numpy(loss(*args, **kwargs))
         return loss(*args, **kwargs)
 

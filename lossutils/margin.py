@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._backend import NP, TORCH, VIA_TORCH_ELEMENTS, as_arrays, numpy_via_torch
+from ._backend import TORCH, VIA_TORCH_ELEMENTS, as_arrays, numpy_via_torch
 from ._checks import (
     check_class_indices,
     check_reduction,

@@ -298,7 +298,7 @@ def test_large_numpy_through_torch_equals_the_numpy_formula(name, dtype, monkeyp
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for reduction in REDUCTIONS:
         formula, via = _formula_then_via_torch(
-            monkeypatch, lambda: fn(a, b, reduction=reduction, **options))
+            monkeypatch, lambda r=reduction: fn(a, b, reduction=r, **options))
         assert type(via) is type(formula) and via.dtype == dtype  # NumPy in, NumPy out
         np.testing.assert_allclose(via, formula, rtol=tol, atol=tol)
 
@@ -313,7 +313,7 @@ def test_large_triplet_through_torch_equals_the_numpy_formula(monkeypatch):
     a, p, n = (rng.normal(size=(30, 4)) for _ in range(3))
     for margin in (1.0, 0.0):
         formula, via = _formula_then_via_torch(
-            monkeypatch, lambda: L.triplet_margin_loss(a, p, n, margin=margin, reduction="none"))
+            monkeypatch, lambda m=margin: L.triplet_margin_loss(a, p, n, margin=m, reduction="none"))
         assert isinstance(via, np.ndarray)
         np.testing.assert_allclose(via, formula, rtol=1e-12)
 
@@ -322,7 +322,7 @@ def test_large_bce_gradient_through_torch_equals_the_numpy_formula(monkeypatch):
     grad, kind, options = GRADS["bce_with_logits"]
     a, b = _inputs(kind, (53, 7))
     for opts in (options, {}):
-        formula, via = _formula_then_via_torch(monkeypatch, lambda: grad(a, b, **opts))
+        formula, via = _formula_then_via_torch(monkeypatch, lambda o=opts: grad(a, b, **o))
         assert isinstance(via, np.ndarray) and via.dtype == a.dtype
         np.testing.assert_allclose(via, formula, rtol=1e-12, atol=1e-15)
 
