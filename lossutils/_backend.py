@@ -471,12 +471,14 @@ def numpy_via_torch(loss):
 
     The positional arguments that are arrays are viewed as tensors (``torch_views``); keyword
     arrays (weights) follow them through ``as_arrays``. Anything that cannot be viewed, and
-    every small array, takes the loss's own NumPy path. The tensor path computes the same
-    formula (or torch's kernel that the tests check against it), so only the speed differs.
+    every small array, takes the loss's own NumPy path; so does a call with any tensor among its
+    arguments, whose result is a tensor. The tensor path computes the same formula (or torch's
+    kernel that the tests check against it), so only the speed differs.
     """
     @functools.wraps(loss)
     def wrapper(*args, **kwargs):
-        if type(args[0]) is np.ndarray and args[0].size >= VIA_TORCH_ELEMENTS:
+        if (type(args[0]) is np.ndarray and args[0].size >= VIA_TORCH_ELEMENTS
+                and not any(isinstance(a, torch.Tensor) for a in (*args, *kwargs.values()))):
             views = torch_views(*(a if type(a) is np.ndarray else None for a in args))
             if views is not None:
                 args = [v if v is not None else a for a, v in zip(args, views, strict=True)]

@@ -341,6 +341,18 @@ def test_arrays_torch_cannot_share_take_the_numpy_path(monkeypatch):
                                        rtol=1e-6)
 
 
+def test_a_tensor_among_large_arrays_gives_a_tensor_with_its_gradient():
+    n = _backend.VIA_TORCH_ELEMENTS
+    pred, target = rng.normal(size=n), torch.tensor(rng.normal(size=n), requires_grad=True)
+    loss = L.mse(pred, target)
+    assert isinstance(loss, torch.Tensor)
+    loss.backward()
+    np.testing.assert_allclose(target.grad.numpy(), 2 * (target.detach().numpy() - pred) / n)
+    weight = torch.ones(n, dtype=torch.float64)
+    out = L.binary_cross_entropy_with_logits(pred, (pred > 0).astype(float), weight=weight)
+    assert isinstance(out, torch.Tensor)
+
+
 def test_large_arrays_take_the_torch_path_and_keep_the_checks():
     n = _backend.VIA_TORCH_ELEMENTS
     pred, target = rng.normal(size=n), rng.normal(size=n)
