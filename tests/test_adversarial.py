@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 import subprocess
+import time
 from html.parser import HTMLParser
 
 import nbformat
@@ -52,10 +53,18 @@ def assignment():
     return Assignment.load(SOURCE, RELEASE)
 
 
-def leftover_processes() -> str:
-    """Processes started by the "leaves a process running" case (exactly `sleep 314159`)."""
-    proc = subprocess.run(["pgrep", "-af", "^sleep 314159$"], capture_output=True, text=True)
-    return proc.stdout.strip()
+def leftover_processes(wait: float = 5.0) -> str:
+    """Processes started by the "leaves a process running" case (exactly `sleep 314159`).
+
+    The grader's SIGKILL takes effect when the process is next scheduled, which on a busy
+    machine can be after the grader returns: a process still there after ``wait`` s is left over.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        proc = subprocess.run(["pgrep", "-af", "^sleep 314159$"], capture_output=True, text=True)
+        if not proc.stdout.strip() or time.monotonic() > deadline:
+            return proc.stdout.strip()
+        time.sleep(0.05)
 
 
 def check_case(case, assignment, folder):
