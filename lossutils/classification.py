@@ -56,16 +56,14 @@ def binary_cross_entropy(probs, target, *, weight=None, reduction: str = "mean")
     check_reduction(reduction)
     xp, probs, target, weight = as_arrays(probs, target, weight)
     check_same_shape(probs, target, ("probs", "target"))
-    if xp is TORCH and probs.is_cpu:
-        try:  # torch's CPU kernel checks the range in its own pass
+    if not (xp is TORCH and probs.is_cpu):  # torch's CPU kernel checks the range in its own pass
+        _check_probabilities(xp, probs)
+    if xp is TORCH:
+        try:
             out = F.binary_cross_entropy(probs, target, weight=weight, reduction=reduction)
         except RuntimeError:
-            _check_probabilities(xp, probs)
+            _check_probabilities(xp, probs)  # lossutils' message for what the kernel rejected
             raise
-        return check_total(xp, out, reduction, target=target)
-    _check_probabilities(xp, probs)
-    if xp is TORCH:
-        out = F.binary_cross_entropy(probs, target, weight=weight, reduction=reduction)
     else:
         out = elementwise(xp, _bce_terms, reduction, probs, target, weight)
     return check_total(xp, out, reduction, target=target)
