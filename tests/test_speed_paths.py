@@ -237,6 +237,30 @@ def test_class_index_checks_left_to_the_cpu_kernel_still_name_the_index(bad):
             call()
 
 
+def _neighbours_of_one(dtype):
+    one = torch.ones((), dtype=dtype)
+    return [torch.nextafter(one, one * 2).item(), torch.nextafter(one, one * 0).item()]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("size", [5, 5000])  # the torch check and, on CPU, the NumPy one
+def test_hinge_label_check_is_exact_on_every_path(dtype, size):
+    """Labels pass only if they are exactly -1 or +1: the nearest floats to 1, -0, NaN and inf
+    all raise, on tensors small and large, and on NumPy arrays."""
+    labels = torch.ones(size, dtype=dtype)
+    labels[::2] = -1.0
+    scores = torch.zeros(size, dtype=dtype)
+    assert L.hinge(scores, labels).item() == 1.0
+    for bad in [0.0, -0.0, float("nan"), float("inf"), 2.0, *_neighbours_of_one(dtype)]:
+        wrong = labels.clone()
+        wrong[-2] = bad
+        with pytest.raises(ValueError, match=r"\{-1, \+1\}"):
+            L.squared_hinge(scores, wrong)
+        if dtype != torch.bfloat16:
+            with pytest.raises(ValueError, match=r"\{-1, \+1\}"):
+                L.hinge(scores.numpy(), wrong.numpy())
+
+
 def test_ties_take_the_analytic_gradient():
     """At a kink the torch path's slope is the one the <loss>_grad functions give."""
     pred = np.array([0.0, 1.0, -1.0, 0.5])
