@@ -230,11 +230,9 @@ class _Torch:
 
     relu = staticmethod(torch.relu)
 
-    @staticmethod
-    def relu_(x):
-        """In place even on torch: only for a fresh sum or product, whose backward does not
-        need its own output (relu's backward keeps the result it overwrites with)."""
-        return x.relu_()
+    # in place even on torch: only for a fresh sum or product, whose backward does not need its
+    # own output (relu's backward keeps the result it overwrites with)
+    relu_ = staticmethod(torch.relu_)
 
     @staticmethod
     def softplus(x, beta=1.0):

@@ -14,9 +14,9 @@ from ._checks import (
     check_class_indices,
     check_no_nan,
     check_reduction,
-    check_same_shape,
     check_total,
     elementwise,
+    matched_inputs,
     reduce,
 )
 from .stable import log_softmax
@@ -53,9 +53,8 @@ def binary_cross_entropy(probs, target, *, weight=None, reduction: str = "mean")
 
     Reference: ``torch.nn.functional.binary_cross_entropy``. Used in chapter 3.
     """
-    check_reduction(reduction)
-    xp, probs, target, weight = as_arrays(probs, target, weight)
-    check_same_shape(probs, target, ("probs", "target"))
+    xp, probs, target, weight = matched_inputs(probs, target, weight, reduction=reduction,
+                                               names=("probs", "target"))
     if not (xp is TORCH and probs.is_cpu):  # torch's CPU kernel checks the range in its own pass
         _check_probabilities(xp, probs)
     if xp is TORCH:
@@ -111,9 +110,8 @@ def binary_cross_entropy_with_logits(
 
     Reference: ``torch.nn.functional.binary_cross_entropy_with_logits``. Used in chapters 3-5.
     """
-    check_reduction(reduction)
-    xp, logits, target, weight, pos_weight = as_arrays(logits, target, weight, pos_weight)
-    check_same_shape(logits, target, ("logits", "target"))
+    xp, logits, target, weight, pos_weight = matched_inputs(
+        logits, target, weight, pos_weight, reduction=reduction, names=("logits", "target"))
     if xp is TORCH:
         out = F.binary_cross_entropy_with_logits(logits, target, weight=weight,
                                                  pos_weight=pos_weight, reduction=reduction)
@@ -288,9 +286,8 @@ def kl_divergence(logits, target_probs, *, reduction: str = "mean"):
     Reference: ``torch.nn.functional.kl_div(log_softmax(z), t, reduction="batchmean")``.
     Used in chapter 3.
     """
-    check_reduction(reduction)
-    xp, logits, target = as_arrays(logits, target_probs)
-    check_same_shape(logits, target, ("logits", "target_probs"))
+    xp, logits, target = matched_inputs(logits, target_probs, reduction=reduction,
+                                        names=("logits", "target_probs"))
     if xp is TORCH:
         out = F.kl_div(log_softmax(logits, axis=1), target,
                        reduction="batchmean" if reduction == "mean" else reduction)

@@ -5,8 +5,7 @@ Used in chapter 8 and assignment ps07.
 
 from __future__ import annotations
 
-from ._backend import as_arrays
-from ._checks import check_reduction, check_same_shape, check_total, elementwise
+from ._checks import check_total, elementwise, matched_inputs
 
 
 def asymmetric_mae(pred, target, *, under_weight: float = 2.0, over_weight: float = 1.0,
@@ -32,9 +31,7 @@ def asymmetric_mae(pred, target, *, under_weight: float = 2.0, over_weight: floa
         raise ValueError(
             f"under_weight and over_weight must be >= 0, got {under_weight!r} and {over_weight!r}"
         )
-    check_reduction(reduction)
-    xp, pred, target = as_arrays(pred, target)
-    check_same_shape(pred, target)
+    xp, pred, target = matched_inputs(pred, target, reduction=reduction)
     out = elementwise(xp, _asymmetric_terms, reduction, pred, target, under=under_weight,
                       over=over_weight)
     return check_total(xp, out, reduction, pred=pred, target=target)

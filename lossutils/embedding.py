@@ -10,7 +10,14 @@ import math
 import torch.nn.functional as F
 
 from ._backend import TORCH, as_arrays, numpy_via_torch
-from ._checks import check_positive, check_reduction, check_same_shape, check_total, elementwise
+from ._checks import (
+    check_positive,
+    check_reduction,
+    check_same_shape,
+    check_total,
+    elementwise,
+    matched_inputs,
+)
 
 
 def _distance(xp, a, b, p: float, eps: float):
@@ -46,10 +53,10 @@ def triplet_margin_loss(anchor, positive, negative, *, margin: float = 1.0, p: f
     Reference: Schroff, Kalenichenko & Philbin (2015), "FaceNet";
     ``torch.nn.functional.triplet_margin_loss``. Used in chapter 7.
     """
-    check_reduction(reduction)
     check_positive(p, "p")
-    xp, anchor, positive, negative = as_arrays(anchor, positive, negative)
-    check_same_shape(anchor, positive, ("anchor", "positive"))
+    xp, anchor, positive, negative = matched_inputs(anchor, positive, negative,
+                                                    reduction=reduction,
+                                                    names=("anchor", "positive"))
     check_same_shape(anchor, negative, ("anchor", "negative"))
     if xp is TORCH and margin > 0:  # torch's kernel computes the formula below, for margin > 0
         out = F.triplet_margin_loss(anchor, positive, negative, margin=margin, p=p, eps=eps,

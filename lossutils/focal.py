@@ -12,9 +12,9 @@ from ._checks import (
     check_class_indices,
     check_in_unit_interval,
     check_reduction,
-    check_same_shape,
     check_total,
     elementwise,
+    matched_inputs,
     reduce,
 )
 from .classification import _bce_logits_terms
@@ -53,9 +53,8 @@ def sigmoid_focal_loss(logits, target, *, alpha: float | None = 0.25, gamma: flo
     _check_gamma(gamma)
     if alpha is not None:
         check_in_unit_interval(alpha, "alpha", open_interval=False)
-    check_reduction(reduction)
-    xp, logits, target = as_arrays(logits, target)
-    check_same_shape(logits, target, ("logits", "target"))
+    xp, logits, target = matched_inputs(logits, target, reduction=reduction,
+                                        names=("logits", "target"))
     out = elementwise(xp, _sigmoid_focal_terms, reduction, logits, target, alpha=alpha,
                       gamma=gamma)
     return check_total(xp, out, reduction, logits=logits, target=target)

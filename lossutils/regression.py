@@ -12,14 +12,13 @@ import math
 import numpy as np
 import torch.nn.functional as F
 
-from ._backend import NP, TORCH, as_arrays, numpy_via_torch
+from ._backend import NP, TORCH, numpy_via_torch
 from ._checks import (
     check_in_unit_interval,
     check_positive,
-    check_reduction,
-    check_same_shape,
     check_total,
     elementwise,
+    matched_inputs,
 )
 
 # On tensors, MSE, MAE and Huber call torch's own kernel (one fused pass, forward and backward);
@@ -27,16 +26,9 @@ from ._checks import (
 # computes exactly them, extreme inputs included. The other losses run their formula on both.
 
 
-def _residual(pred, target, reduction):
-    check_reduction(reduction)
-    xp, pred, target = as_arrays(pred, target)
-    check_same_shape(pred, target)
-    return xp, pred, target
-
-
 def _regression(terms, torch_kernel, pred, target, reduction, **options):
     """``terms`` reduced; on tensors ``torch_kernel`` instead, where torch has this loss."""
-    xp, pred, target = _residual(pred, target, reduction)
+    xp, pred, target = matched_inputs(pred, target, reduction=reduction)
     if xp is TORCH and torch_kernel is not None:
         out = torch_kernel(pred, target, reduction=reduction, **options)
     else:
@@ -127,7 +119,7 @@ def log_cosh(pred, target, *, reduction: str = "mean"):
     Reference: Saleh & Saleh (2022), "Statistical Properties of the log-cosh Loss Function Used
     in Machine Learning". Used in chapter 2.
     """
-    xp, pred, target = _residual(pred, target, reduction)
+    xp, pred, target = matched_inputs(pred, target, reduction=reduction)
     # log cosh r = -log 2 - (r - 2 softplus_2(r)) with softplus_2(r) = log(1 + e^{2r}) / 2: the
     # bracket is one fused operation on torch, and the constant is subtracted after the reduction
     shifted = elementwise(xp, _log_cosh_shifted_terms, reduction, pred, target)
@@ -152,7 +144,7 @@ def msle(pred, target, *, reduction: str = "mean"):
 
     Reference: the ``MeanSquaredLogarithmicError`` loss of Keras. Used in chapter 2.
     """
-    xp, pred, target = _residual(pred, target, reduction)
+    xp, pred, target = matched_inputs(pred, target, reduction=reduction)
     if reduction == "none" or not xp.cheap_scalar(pred):
         _check_above_minus_one(pred, target)
         return elementwise(xp, _msle_terms, reduction, pred, target)
