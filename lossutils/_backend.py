@@ -350,14 +350,15 @@ NP, TORCH = _NumPy(), _Torch()
 
 
 @functools.lru_cache(maxsize=64)
-def _constant(c, dtype, device):
-    """A 0-d tensor holding ``c``, made once: creating it costs as much as a small loss's kernel.
+def _constant(c, dtype, device, shape=()):
+    """A tensor of ``shape`` (0-d by default) filled with ``c``, made once: creating it costs as
+    much as a small loss's kernel. Keep ``shape`` small.
 
     Only ever read (an input of out-of-place operations); made outside inference mode so that it
     is an ordinary tensor wherever it is used.
     """
     with torch.inference_mode(False):
-        return torch.full((), c, dtype=dtype, device=device)
+        return torch.full(shape, c, dtype=dtype, device=device)
 
 
 def namespace(x):
