@@ -243,7 +243,7 @@ def _neighbours_of_one(dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
-@pytest.mark.parametrize("size", [5, 5000])  # the torch check and, on CPU, the NumPy one
+@pytest.mark.parametrize("size", [5, 5000, 70000])  # cached ones, fresh ones, through NumPy
 def test_hinge_label_check_is_exact_on_every_path(dtype, size):
     """Labels pass only if they are exactly -1 or +1: the nearest floats to 1, -0, NaN and inf
     all raise, on tensors small and large, and on NumPy arrays."""
