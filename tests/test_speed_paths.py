@@ -242,6 +242,14 @@ def _neighbours_of_one(dtype):
     return [torch.nextafter(one, one * 2).item(), torch.nextafter(one, one * 0).item()]
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_square_rounds_to_one_only_for_plus_or_minus_one(dtype):
+    """What the hinge's label check relies on, for every value of the 16-bit floats."""
+    every = torch.arange(-(2**15), 2**15, dtype=torch.int32).to(torch.int16).view(dtype)
+    assert torch.equal(every * every == 1, every.abs() == 1)
+    assert int((every * every == 1).sum()) == 2
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 @pytest.mark.parametrize("size", [5, 5000, 70000])  # cached ones, fresh ones, through NumPy
 def test_hinge_label_check_is_exact_on_every_path(dtype, size):
