@@ -102,16 +102,10 @@ def check_same_shape(a, b, names: tuple[str, str] = ("pred", "target")) -> None:
 def matched_inputs(first, second, *others, reduction: str,
                    names: tuple[str, str] = ("pred", "target")):
     """The inputs of an elementwise loss: ``(xp, first, second, *others)`` from ``as_arrays``,
-    after checking ``reduction`` and that ``first`` and ``second`` have one shape.
-
-    The checks are inlined and only their error paths are calls: a training step calls this
-    once per step, and every Python call it makes is paid there.
-    """
-    if reduction not in REDUCTIONS:
-        check_reduction(reduction)
+    after checking ``reduction`` and that ``first`` and ``second`` have one shape."""
+    check_reduction(reduction)
     arrays = as_arrays(first, second, *others)
-    if arrays[1].shape != arrays[2].shape:
-        check_same_shape(arrays[1], arrays[2], names)
+    check_same_shape(arrays[1], arrays[2], names)
     return arrays
 
 

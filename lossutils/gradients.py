@@ -15,7 +15,7 @@ from ._backend import NP, TORCH, to_numpy, torch_views
 from ._checks import check_in_unit_interval, check_positive, check_same_shape, elementwise
 from .classification import _ce_terms
 from .focal import _check_gamma
-from .margin import _all_signs, _mc_margins, _refuse_labels
+from .margin import _mc_margins, _signed_labels
 from .stable import sigmoid
 
 
@@ -223,8 +223,7 @@ def hinge_grad(scores, target, *, margin: float = 1.0, reduction: str = "mean"):
     Used in chapter 6.
     """
     s, y, n = _pair(scores, target, reduction)
-    if not _all_signs(NP, y):
-        _refuse_labels(y)
+    _signed_labels(NP, y)
     # -y inside the margin, 0 elsewhere: a 0/1 mask rather than a where (slow in NumPy)
     # (0 - mask y rather than -mask y, so that outside the margin the slope is +0)
     return _map(lambda xp, s, y: xp.mul_(xp.rsub_(0.0, xp.mul_(xp.astype(margin - y * s > 0, s), y)),

@@ -43,21 +43,21 @@ def _all_signs(xp, target) -> bool:
     return bool((np.abs(target) == 1.0).all())
 
 
-def _refuse_labels(target) -> None:
-    """Raise the error for labels outside {-1, +1}, quoting a few of them."""
-    bad = (target != 1.0) & (target != -1.0)
-    values = sorted({float(v) for v in (target[bad][:5].tolist())})
-    zero_one = bool(((target == 0) | (target == 1)).all())
-    hint = ("labels look like {0, 1}: map them to {-1, +1} with y = 2 * y - 1"
-            if zero_one else "map the two classes to -1 and +1")
-    raise ValueError(f"hinge losses need labels in {{-1, +1}}, found {values}; {hint}")
+def _signed_labels(xp, target) -> None:
+    """Raise, quoting a few of them, unless every label is -1 or +1."""
+    if not _all_signs(xp, target):
+        bad = (target != 1.0) & (target != -1.0)
+        values = sorted({float(v) for v in (target[bad][:5].tolist())})
+        zero_one = bool(((target == 0) | (target == 1)).all())
+        hint = ("labels look like {0, 1}: map them to {-1, +1} with y = 2 * y - 1"
+                if zero_one else "map the two classes to -1 and +1")
+        raise ValueError(f"hinge losses need labels in {{-1, +1}}, found {values}; {hint}")
 
 
 def _margins(scores, target, reduction):
     xp, scores, target = matched_inputs(scores, target, reduction=reduction,
                                         names=("scores", "target"))
-    if not _all_signs(xp, target):
-        _refuse_labels(target)
+    _signed_labels(xp, target)
     return xp, scores, target
 
 
