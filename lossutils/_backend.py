@@ -28,6 +28,11 @@ import torch.nn.functional as F
 
 BLOCK_ELEMENTS = 1 << 17  # a NumPy block: 512 KiB of float32; with its temporaries it fits L2
 VIA_TORCH_ELEMENTS = 1 << 16  # from this size NumPy inputs go through torch (numpy_via_torch)
+# Up to this size a tensor's mean is a dot product (``_Torch.mean``). BLAS adds the products
+# in a few dozen running sums, so its float32 error grows with n (about n * eps / 140 for equal
+# terms: 2 ulp at 256, 30 at 4096) where torch's sum stays within an ulp or so.
+DOT_MEAN_ELEMENTS = 256
+_DOT_DTYPES = (torch.float32, torch.float64)
 
 
 def _out(x):
@@ -278,7 +283,20 @@ class _Torch:
 
     @staticmethod
     def mean(x, axis=None):
-        return x.mean() if axis is None else x.mean(dim=axis)
+        """The mean; of up to ``DOT_MEAN_ELEMENTS`` float32 or float64 elements, as the dot
+        product with a row of 1/n. That is one kernel forward and one backward, where
+        ``x.mean()`` takes a sum and a division forward and writes its gradient with a division.
+        At batch 256 a hinge loss with its gradient takes a fifth less time (``make bench``: its
+        training step went from 1.055x torch's to 1.04x).
+        """
+        if axis is not None:
+            return x.mean(dim=axis)
+        n = x.numel()
+        if not 0 < n <= DOT_MEAN_ELEMENTS or x.dtype not in _DOT_DTYPES:
+            return x.mean()
+        # a 1-d input is not reshaped: even an identity view is an autograd node
+        return torch.dot(x if x.dim() == 1 else x.reshape(-1),
+                         _constant(1.0 / n, x.dtype, x.device, (n,)))
 
     @staticmethod
     def max(x, axis=None, keepdims=False):

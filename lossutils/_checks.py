@@ -67,7 +67,7 @@ def elementwise(xp, terms, reduction: str, *arrays, per_row: bool = False, **opt
         values = terms(xp, *arrays, **options)
         if reduction == "none":
             return values
-        return values.mean() if reduction == "mean" else values.sum()
+        return xp.mean(values) if reduction == "mean" else xp.sum(values)
     arrays = [a if a is None or a.shape == first.shape else np.broadcast_to(a, first.shape)
               for a in arrays]
     shape = first.shape[:-1] if per_row else first.shape

@@ -35,10 +35,11 @@ def _all_signs(xp, target) -> bool:
     """
     if xp is TORCH:
         n = target.numel()
+        if n <= _CACHED_ONES_ELEMENTS:
+            return torch.equal(target * target,
+                               _constant(1.0, target.dtype, target.device, target.shape))
         if n < _NUMPY_CHECK_ELEMENTS or not target.is_cpu or target.dtype == torch.bfloat16:
-            ones = (_constant(1.0, target.dtype, target.device, target.shape)
-                    if n <= _CACHED_ONES_ELEMENTS else torch.ones_like(target))
-            return torch.equal(target * target, ones)
+            return torch.equal(target * target, torch.ones_like(target))
         target = target.detach().numpy()
     return bool((np.abs(target) == 1.0).all())
 

@@ -397,3 +397,45 @@ def test_large_arrays_take_the_torch_path_and_keep_the_checks():
     pred[7] = np.nan
     with pytest.raises(ValueError, match="pred contains NaN"):
         L.mse(pred, target)
+
+
+ELEMENTWISE_MEANS = {  # losses whose tensor mean is lossutils' own (_Torch.mean), not torch's
+    "hinge": (L.hinge, "sign"), "squared_hinge": (L.squared_hinge, "sign"),
+    "log_cosh": (L.log_cosh, "real"), "quantile": (L.quantile, "real"),
+    "sigmoid_focal_loss": (L.sigmoid_focal_loss, "prob"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE_MEANS))
+@pytest.mark.parametrize("shape", [(7,), (255,), (256,), (257,), (16, 16), (4, 100)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tensor_mean_is_the_mean_of_the_elementwise_losses(name, shape, dtype):
+    """Small means are a dot product with a row of 1/n; larger ones torch's mean. Either way the
+    value is the mean of the elementwise losses and the gradient the one torch's mean gives."""
+    loss, kind = ELEMENTWISE_MEANS[name]
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.randn(shape, generator=gen, dtype=dtype) * 2).requires_grad_()
+    target = {"sign": torch.randint(0, 2, shape, generator=gen).to(dtype) * 2 - 1,
+              "real": torch.randn(shape, generator=gen, dtype=dtype),
+              "prob": torch.rand(shape, generator=gen, dtype=dtype)}[kind]
+    each = loss(x, target, reduction="none")
+    (torch_grad,) = torch.autograd.grad(each.mean(), x)
+    mean = loss(x, target)
+    (grad,) = torch.autograd.grad(mean, x)
+    rtol = 1e-12 if dtype == torch.float64 else 4e-7
+    torch.testing.assert_close(mean, each.double().mean().to(dtype), rtol=rtol, atol=0)
+    torch.testing.assert_close(grad, torch_grad, rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(_backend.DOT_MEAN_ELEMENTS,), (8, _backend.DOT_MEAN_ELEMENTS // 8)])
+def test_dot_mean_stays_within_a_few_ulp_in_float32(shape):
+    """The bound that sets DOT_MEAN_ELEMENTS: at its largest size, the float32 dot-product mean
+    of equal terms (the worst case: every rounding goes one way) and of random ones is within
+    3 ulp of the exact mean."""
+    gen = torch.Generator().manual_seed(5)
+    for _ in range(20):
+        value = float(torch.rand((), generator=gen)) * 3 + 0.1
+        for x in (torch.full(shape, value), torch.rand(shape, generator=gen) * 3):
+            exact = x.double().mean().item()
+            ours = _backend.TORCH.mean(x).item()
+            assert abs(ours - exact) <= 3 * np.spacing(np.float32(exact)), (value, ours, exact)
