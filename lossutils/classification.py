@@ -172,26 +172,26 @@ def _ce_inputs(logits, target, weight, label_smoothing, check_range=True):
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     xp, logits, target, weight = as_arrays(logits, target, weight, float_others=False)
-    if logits.ndim < 2:
+    shape = logits.shape  # a tuple, or a torch.Size (a tuple too)
+    if len(shape) < 2:
         raise ValueError(
-            f"logits must have shape (N, C) (or (N, C, d1, ...)), got {tuple(logits.shape)}; "
+            f"logits must have shape (N, C) (or (N, C, d1, ...)), got {tuple(shape)}; "
             "for a single sample use logits[None]"
         )
-    C = logits.shape[1]
+    C = shape[1]
     if weight is not None:
         weight = xp.cast(weight, logits)
         if tuple(weight.shape) != (C,):
             raise ValueError(
                 f"weight must have one entry per class, shape ({C},), got {tuple(weight.shape)}"
             )
-    if tuple(target.shape) == tuple(logits.shape):  # class probabilities
+    if target.shape == shape:  # class probabilities
         return xp, logits, xp.cast(target, logits), weight
-    expected = (logits.shape[0], *logits.shape[2:])
-    if tuple(target.shape) != expected:
+    expected = (shape[0], *shape[2:])
+    if target.shape != expected:
         raise ValueError(
-            f"target has shape {tuple(target.shape)}; with logits of shape "
-            f"{tuple(logits.shape)} it must be "
-            f"class indices of shape {expected} or probabilities of shape {tuple(logits.shape)}"
+            f"target has shape {tuple(target.shape)}; with logits of shape {tuple(shape)} it "
+            f"must be class indices of shape {expected} or probabilities of shape {tuple(shape)}"
         )
     check_class_indices(xp, target, C, check_range=check_range)
     return xp, logits, target, weight
@@ -260,7 +260,7 @@ def _cross_entropy_torch(logits, target, weight, label_smoothing, reduction):
     on_cpu = isinstance(logits, torch.Tensor) and logits.is_cpu
     xp, logits, target, weight = _ce_inputs(logits, target, weight, label_smoothing,
                                             check_range=not on_cpu)
-    probabilities = tuple(target.shape) == tuple(logits.shape)
+    probabilities = target.shape == logits.shape
     if not probabilities and target.dtype != torch.int64:
         target = target.long()
     try:
