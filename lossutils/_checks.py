@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
-from ._backend import NP, as_arrays, row_blocks
+from ._backend import NP, TORCH, as_arrays, row_blocks
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -102,7 +103,17 @@ def check_same_shape(a, b, names: tuple[str, str] = ("pred", "target")) -> None:
 def matched_inputs(first, second, *others, reduction: str,
                    names: tuple[str, str] = ("pred", "target")):
     """The inputs of an elementwise loss: ``(xp, first, second, *others)`` from ``as_arrays``,
-    after checking ``reduction`` and that ``first`` and ``second`` have one shape."""
+    after checking ``reduction`` and that ``first`` and ``second`` have one shape.
+
+    Tensors that need nothing (one dtype, one device, one shape; no other arrays) return at
+    once: in a training step at batch 256 each Python call costs about 0.5 us, and the three
+    below cost 1% of the step.
+    """
+    if (type(first) is torch.Tensor and type(second) is torch.Tensor and reduction in REDUCTIONS
+            and first.dtype == second.dtype and first.device == second.device
+            and first.shape == second.shape and first.is_floating_point()
+            and (not others or all(o is None for o in others))):
+        return (TORCH, first, second, *others)
     check_reduction(reduction)
     arrays = as_arrays(first, second, *others)
     check_same_shape(arrays[1], arrays[2], names)

@@ -9,12 +9,28 @@ import lossutils as L
 Z = np.zeros
 
 
-@pytest.mark.parametrize("fn", [L.mse, L.mae, L.huber, L.log_cosh, L.msle, L.quantile,
-                                L.asymmetric_mae, L.binary_cross_entropy,
-                                L.binary_cross_entropy_with_logits, L.sigmoid_focal_loss])
-def test_column_prediction_against_flat_target_is_refused(fn):
+ELEMENTWISE = [L.mse, L.mae, L.huber, L.log_cosh, L.msle, L.quantile, L.asymmetric_mae,
+               L.binary_cross_entropy, L.binary_cross_entropy_with_logits, L.sigmoid_focal_loss]
+
+
+@pytest.mark.parametrize("fn", ELEMENTWISE)
+@pytest.mark.parametrize("kind", [np.full, torch.full])
+def test_column_prediction_against_flat_target_is_refused(fn, kind):
     with pytest.raises(ValueError, match=r"\(8, 1\).*\(8,\).*squeeze"):
-        fn(np.full((8, 1), 0.5), np.full(8, 0.5))
+        fn(kind((8, 1), 0.5), kind((8,), 0.5))
+
+
+@pytest.mark.parametrize("fn", ELEMENTWISE)
+def test_tensors_that_need_nothing_still_get_checked_and_converted(fn):
+    """Tensors of one dtype, device and shape skip the conversions; the rest still convert."""
+    pred = torch.full((8,), 0.5, requires_grad=True)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        fn(pred, torch.full((8,), 0.5), reduction="avg")
+    out = fn(pred, torch.full((8,), 0.5, dtype=torch.float64))
+    assert out.dtype == torch.float32  # the target takes the prediction's dtype
+    torch.testing.assert_close(out, fn(pred, torch.full((8,), 0.5)))
+    out.backward()
+    assert pred.grad is not None
 
 
 def test_mismatched_shapes_quote_both_and_work_for_tensors():
