@@ -33,6 +33,8 @@ VIA_TORCH_ELEMENTS = 1 << 16  # from this size NumPy inputs go through torch (nu
 # terms: 2 ulp at 256, 30 at 4096) where torch's sum stays within an ulp or so.
 DOT_MEAN_ELEMENTS = 256
 _DOT_DTYPES = (torch.float32, torch.float64)
+_INTEGER_DTYPES = frozenset({torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+                             torch.uint16, torch.uint32, torch.uint64})
 
 
 def _out(x):
@@ -345,7 +347,7 @@ class _Torch:
 
     @staticmethod
     def is_integer(x):
-        return not x.is_floating_point() and not x.is_complex() and x.dtype != torch.bool
+        return x.dtype in _INTEGER_DTYPES
 
     @staticmethod
     def to_float(x):

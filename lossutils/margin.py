@@ -110,7 +110,7 @@ def _mc_margins(scores, target, margin):
 
 def _mc_inputs(scores, target, check_range=True):
     xp, scores, target = as_arrays(scores, target, float_others=False)
-    if scores.ndim != 2 or tuple(target.shape) != (scores.shape[0],):
+    if scores.ndim != 2 or target.shape != (scores.shape[0],):
         raise ValueError(
             f"multiclass_hinge needs scores of shape (N, C) and class indices of shape (N,), got "
             f"{tuple(scores.shape)} and {tuple(target.shape)}; pass one integer label in "
