@@ -399,9 +399,22 @@ def test_large_arrays_take_the_torch_path_and_keep_the_checks():
         L.mse(pred, target)
 
 
+def _assert_mean_is_torchs(loss, x, target):
+    """The mean is the float64 mean of the "none" values (to 4e-7 in float32) and its gradient
+    the one torch's mean of them gives."""
+    each = loss(x, target, reduction="none")
+    (torch_grad,) = torch.autograd.grad(each.mean(), x)
+    mean = loss(x, target)
+    (grad,) = torch.autograd.grad(mean, x)
+    rtol = 1e-12 if x.dtype == torch.float64 else 4e-7
+    torch.testing.assert_close(mean, each.double().mean().to(x.dtype), rtol=rtol, atol=0)
+    torch.testing.assert_close(grad, torch_grad, rtol=rtol, atol=0)
+
+
 ELEMENTWISE_MEANS = {  # losses whose tensor mean is lossutils' own (_Torch.mean), not torch's
     "hinge": (L.hinge, "sign"), "squared_hinge": (L.squared_hinge, "sign"),
     "log_cosh": (L.log_cosh, "real"), "quantile": (L.quantile, "real"),
+    "asymmetric_mae": (L.asymmetric_mae, "real"),
     "sigmoid_focal_loss": (L.sigmoid_focal_loss, "prob"),
 }
 
@@ -418,13 +431,16 @@ def test_tensor_mean_is_the_mean_of_the_elementwise_losses(name, shape, dtype):
     target = {"sign": torch.randint(0, 2, shape, generator=gen).to(dtype) * 2 - 1,
               "real": torch.randn(shape, generator=gen, dtype=dtype),
               "prob": torch.rand(shape, generator=gen, dtype=dtype)}[kind]
-    each = loss(x, target, reduction="none")
-    (torch_grad,) = torch.autograd.grad(each.mean(), x)
-    mean = loss(x, target)
-    (grad,) = torch.autograd.grad(mean, x)
-    rtol = 1e-12 if dtype == torch.float64 else 4e-7
-    torch.testing.assert_close(mean, each.double().mean().to(dtype), rtol=rtol, atol=0)
-    torch.testing.assert_close(grad, torch_grad, rtol=rtol, atol=0)
+    _assert_mean_is_torchs(loss, x, target)
+
+
+@pytest.mark.parametrize("n", [7, 256, 257])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_softmax_focal_mean_is_the_mean_of_its_per_sample_losses(n, dtype):
+    gen = torch.Generator().manual_seed(4)
+    logits = (torch.randn((n, 5), generator=gen, dtype=dtype) * 3).requires_grad_()
+    target = torch.randint(0, 5, (n,), generator=gen)
+    _assert_mean_is_torchs(L.softmax_focal_loss, logits, target)
 
 
 @pytest.mark.parametrize("shape", [(_backend.DOT_MEAN_ELEMENTS,), (8, _backend.DOT_MEAN_ELEMENTS // 8)])
