@@ -106,8 +106,8 @@ def matched_inputs(first, second, *others, reduction: str,
     after checking ``reduction`` and that ``first`` and ``second`` have one shape.
 
     Tensors that need nothing (one dtype, one device, one shape; no other arrays) return at
-    once: in a training step at batch 256 each Python call costs about 0.5 us, and the three
-    below cost 1% of the step.
+    once, without the three calls below: in a training step at batch 256, where each Python
+    call costs about 0.5 us, that saves about 0.4% of the step.
     """
     if (type(first) is torch.Tensor and type(second) is torch.Tensor and reduction in REDUCTIONS
             and first.dtype == second.dtype and first.device == second.device
